@@ -1,0 +1,139 @@
+// Configuration: every variable of the Worker parsed once by zod. A wrong or missing field is one
+// ConfigError naming the field; the app answers 500 with it instead of crashing inside a handler.
+import { z } from "zod";
+
+const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]"]);
+
+/** http(s) URL; plain http only towards loopback (local runs, tests). */
+const serviceUrl = z.url({ protocol: /^https?$/ }).refine((u) => {
+  const url = new URL(u);
+  return url.protocol === "https:" || LOOPBACK_HOSTS.has(url.hostname);
+}, "must be https (http only for 127.0.0.1/localhost)");
+
+const numericId = z.string().regex(/^[1-9][0-9]{0,19}$/, "must be a numeric GitHub id");
+
+export const VersionSourceSchema = z.union([
+  z.strictObject({ url: serviceUrl, json_field: z.string().min(1) }),
+  z.strictObject({ url: serviceUrl, header: z.string().min(1) }),
+]);
+
+export const EnvironmentConfigSchema = z.strictObject({
+  agent_url: serviceUrl,
+  deploy_refs: z.array(z.string().regex(/^refs\/(heads|tags)\/\S+$/, "must be a full ref like refs/heads/main")).min(1),
+  probes: z.array(z.strictObject({ url: serviceUrl })).min(1).max(10),
+  version: VersionSourceSchema.optional(),
+  probe_interval_ms: z.number().int().min(50).max(60_000).default(250),
+  probe_timeout_ms: z.number().int().min(100).max(30_000).default(2_000),
+  soak_seconds: z.number().int().min(0).max(3_600).default(30),
+  rollout_timeout_seconds: z.number().int().min(10).max(86_400).default(600),
+  max_failed_probes: z.number().int().min(0).default(0),
+  auto_rollback: z.boolean().default(true),
+  lock_after_rollback: z.boolean().default(true),
+  github_environment: z.string().min(1).optional(),
+  /** path of the workflow whose successful runs deploy (webhook trigger), e.g. .github/workflows/release.yml */
+  workflow: z.string().min(1).optional(),
+});
+export type EnvironmentConfig = z.infer<typeof EnvironmentConfigSchema> & { name: string; github_environment: string };
+
+const ENV_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+
+const EnvironmentsSchema = z.preprocess(
+  (v) => (typeof v === "string" ? JSON.parse(v) : v),
+  z.record(z.string().regex(ENV_NAME, "environment names are letters, digits, . _ -"), EnvironmentConfigSchema)
+    .refine((o) => Object.keys(o).length > 0, "at least one environment"),
+);
+
+const Ed25519PrivateJwk = z.preprocess(
+  (v) => (typeof v === "string" ? JSON.parse(v) : v),
+  z.object({ kty: z.literal("OKP"), crv: z.literal("Ed25519"), d: z.string().min(40), x: z.string().min(40) }).loose(),
+);
+
+const optionalSecret = z.string().optional().transform((s) => (s ? s : undefined));
+
+export const ConfigSchema = z.object({
+  GITHUB_OIDC_ISSUER: z.url().default("https://token.actions.githubusercontent.com"),
+  GITHUB_OIDC_JWKS_URL: serviceUrl.optional(),
+  GITHUB_OIDC_AUDIENCE: z.string().min(1),
+  GITHUB_REPOSITORY: z.string().regex(/^[^/\s]+\/[^/\s]+$/, "must be owner/name"),
+  GITHUB_REPOSITORY_ID: numericId,
+  GITHUB_REPOSITORY_OWNER_ID: numericId,
+  GITHUB_API_URL: serviceUrl.default("https://api.github.com"),
+  PUBLIC_URL: serviceUrl,
+  ENVIRONMENTS: EnvironmentsSchema,
+  SLACK_ALLOWED_USERS: z.string().optional().default(""),
+  SLACK_NOTIFY_WEBHOOK_URL: z.url().optional().or(z.literal("").transform(() => undefined)),
+  CF_ACCESS_TEAM_DOMAIN: serviceUrl.optional().or(z.literal("").transform(() => undefined)),
+  CF_ACCESS_AUD: z.string().optional().transform((s) => (s ? s : undefined)),
+  GITHUB_WEBHOOK_SECRET: optionalSecret,
+  SLACK_SIGNING_SECRET: optionalSecret,
+  AGENT_SIGNING_KEY: Ed25519PrivateJwk,
+  API_TOKEN: z.string().min(16, "must be at least 16 characters"),
+  GITHUB_TOKEN: optionalSecret,
+  GITHUB_APP_ID: optionalSecret,
+  GITHUB_APP_PRIVATE_KEY: optionalSecret,
+  GITHUB_APP_INSTALLATION_ID: optionalSecret,
+});
+
+export type Config = Omit<z.infer<typeof ConfigSchema>, "ENVIRONMENTS" | "GITHUB_OIDC_JWKS_URL" | "SLACK_ALLOWED_USERS"> & {
+  GITHUB_OIDC_JWKS_URL: string;
+  ENVIRONMENTS: Record<string, EnvironmentConfig>;
+  SLACK_ALLOWED_USERS: Set<string>;
+};
+
+export class ConfigError extends Error {
+  constructor(readonly field: string, detail: string) {
+    super(`invalid configuration: ${field}: ${detail}`);
+  }
+}
+
+const KEYS = Object.keys(ConfigSchema.shape) as (keyof typeof ConfigSchema.shape)[];
+let cache: { key: string; result: Config | ConfigError } | undefined;
+
+/** Parses the Worker's env into a Config, memoized on the raw values (cheap on every request). */
+export function loadConfig(env: Record<string, unknown>): Config {
+  const raw: Record<string, unknown> = {};
+  for (const k of KEYS) if (env[k] !== undefined) raw[k] = env[k];
+  const key = JSON.stringify(raw);
+  if (cache?.key !== key) cache = { key, result: parseConfig(raw) };
+  if (cache.result instanceof ConfigError) throw cache.result;
+  return cache.result;
+}
+
+function parseConfig(raw: Record<string, unknown>): Config | ConfigError {
+  let parsed;
+  try {
+    parsed = ConfigSchema.safeParse(raw);
+  } catch (e) {
+    // JSON.parse inside a preprocess step: name the field that held the bad JSON
+    const field = ["ENVIRONMENTS", "AGENT_SIGNING_KEY"].find((f) => typeof raw[f] === "string" && !isJson(raw[f] as string)) ?? "unknown";
+    return new ConfigError(field, `not valid JSON (${(e as Error).message})`);
+  }
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    return new ConfigError(issue.path.map(String).join(".") || "config", issue.message);
+  }
+  const c = parsed.data;
+  const environments: Record<string, EnvironmentConfig> = {};
+  for (const [name, e] of Object.entries(c.ENVIRONMENTS)) {
+    environments[name] = { ...e, name, github_environment: e.github_environment ?? name };
+  }
+  const app = [c.GITHUB_APP_ID, c.GITHUB_APP_PRIVATE_KEY, c.GITHUB_APP_INSTALLATION_ID];
+  if (app.some(Boolean) && !app.every(Boolean)) {
+    return new ConfigError("GITHUB_APP_ID", "GITHUB_APP_ID, GITHUB_APP_PRIVATE_KEY and GITHUB_APP_INSTALLATION_ID go together");
+  }
+  return {
+    ...c,
+    GITHUB_OIDC_JWKS_URL: c.GITHUB_OIDC_JWKS_URL ?? `${c.GITHUB_OIDC_ISSUER.replace(/\/$/, "")}/.well-known/jwks`,
+    ENVIRONMENTS: environments,
+    SLACK_ALLOWED_USERS: new Set(c.SLACK_ALLOWED_USERS.split(",").map((s) => s.trim()).filter(Boolean)),
+  };
+}
+
+function isJson(s: string): boolean {
+  try {
+    JSON.parse(s);
+    return true;
+  } catch {
+    return false;
+  }
+}

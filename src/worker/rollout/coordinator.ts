@@ -1,0 +1,243 @@
+// The per-environment coordinator: a Durable Object addressed by environment name. It owns the
+// environment's queue (one rollout at a time, newer queued requests supersede older ones, locks)
+// and keeps the rollout moving with its alarm (see engine.ts).
+import { DurableObject } from "cloudflare:workers";
+import { loadConfig } from "../config";
+import {
+  type DeployJson,
+  type DeployRow,
+  type TriggerSource,
+  deployJson,
+  getDeploy,
+  getDeployByKey,
+  getQueued,
+  insertDeployStmt,
+  insertEventStmt,
+  newDeployId,
+  transitionStmts,
+} from "../store/deploys";
+import { type EnvironmentRow, ensureEnvironmentStmt, getEnvironment, lockJson, lockStmts, unlockStmts } from "../store/environments";
+import { runEffects, tick } from "./engine";
+import { type DeployEvent, type Effect, isTerminal, transition } from "./state";
+
+export interface SubmitRequest {
+  environment: string;
+  sha: string;
+  trigger: { source: TriggerSource; actor: string };
+  /** (environment, sha, run_id, run_attempt) for CI and webhook requests */
+  idempotency_key?: string;
+  run_id?: string;
+  run_attempt?: string;
+  ref?: string;
+  /** OIDC token id, consumed in the same transaction as the deploy */
+  jti?: { id: string; expires_at: number };
+  /** GitHub delivery id or Slack trigger_id, deduplicated */
+  delivery?: { source: "github" | "slack"; id: string };
+  notify_url?: string;
+}
+
+export type SubmitResult =
+  | { kind: "created"; deploy: DeployJson }
+  | { kind: "existing"; deploy: DeployJson }
+  | { kind: "locked"; lock: ReturnType<typeof lockJson> }
+  | { kind: "replay" };
+
+export type ControlResult<T = DeployJson> = { ok: true; value: T } | { ok: false; code: "not_found" | "conflict"; message: string };
+
+export class EnvironmentCoordinator extends DurableObject<Env> {
+  private chain: Promise<unknown> = Promise.resolve();
+  private envName: string | undefined;
+
+  /**
+   * Runs fn after every earlier serial section has finished. D1 calls are real I/O, so the DO's
+   * input gate does not keep two requests from interleaving across awaits: this does.
+   */
+  serial<T>(fn: () => Promise<T>): Promise<T> {
+    const p = this.chain.then(fn, fn);
+    this.chain = p.catch(() => undefined);
+    return p;
+  }
+
+  /** Queue a deploy (idempotent). Locks refuse everything but rollbacks. */
+  submit(req: SubmitRequest): Promise<SubmitResult> {
+    return this.serial(async () => {
+      await this.remember(req.environment);
+      const db = this.env.DB;
+      const now = Date.now();
+      if (req.jti && (await db.prepare("SELECT 1 FROM seen_tokens WHERE jti = ?").bind(req.jti.id).first())) return { kind: "replay" };
+      if (req.delivery) {
+        const seen = await db
+          .prepare("SELECT deploy_id FROM seen_deliveries WHERE source = ? AND delivery_id = ?")
+          .bind(req.delivery.source, req.delivery.id)
+          .first<{ deploy_id: string | null }>();
+        if (seen) {
+          const d = seen.deploy_id ? await getDeploy(db, seen.deploy_id) : null;
+          return d ? { kind: "existing", deploy: deployJson(d) } : { kind: "replay" };
+        }
+      }
+      const markSeen = (deployId: string) => [
+        ...(req.jti ? [db.prepare("INSERT INTO seen_tokens (jti, expires_at) VALUES (?, ?)").bind(req.jti.id, req.jti.expires_at)] : []),
+        ...(req.delivery
+          ? [db.prepare("INSERT INTO seen_deliveries (source, delivery_id, deploy_id, seen_at) VALUES (?, ?, ?, ?)").bind(req.delivery.source, req.delivery.id, deployId, now)]
+          : []),
+      ];
+
+      if (req.idempotency_key) {
+        const existing = await getDeployByKey(db, req.idempotency_key);
+        if (existing) {
+          const marks = markSeen(existing.id);
+          if (marks.length) await db.batch(marks);
+          return { kind: "existing", deploy: deployJson(existing) };
+        }
+      }
+
+      const envRow = await getEnvironment(db, req.environment);
+      if (envRow.locked && req.trigger.source !== "rollback") return { kind: "locked", lock: lockJson(envRow) };
+
+      const id = newDeployId(now);
+      const older = await getQueued(db, req.environment);
+      const stmts: D1PreparedStatement[] = [ensureEnvironmentStmt(db, req.environment, now), ...markSeen(id)];
+      let supersede: { row: DeployRow; effects: ReturnType<typeof transition> } | null = null;
+      if (older) {
+        const t = transition(older, { type: "supersede", by: id });
+        if (t.ok) {
+          stmts.push(...transitionStmts(db, { id: older.id, from: "queued", to: t.next, reason: t.reason, actor: req.trigger.actor, now, terminal: true }));
+          supersede = { row: older, effects: t };
+        }
+      }
+      stmts.push(
+        insertDeployStmt(db, {
+          id,
+          environment: req.environment,
+          sha: req.sha,
+          previous_sha: envRow.verified_sha,
+          trigger_source: req.trigger.source,
+          trigger_actor: req.trigger.actor,
+          idempotency_key: req.idempotency_key ?? null,
+          run_id: req.run_id ?? null,
+          run_attempt: req.run_attempt ?? null,
+          ref: req.ref ?? null,
+          notify_url: req.notify_url ?? null,
+          now,
+        }),
+        insertEventStmt(db, { deploy_id: id, at: now, from: null, to: "queued", reason: `requested by ${req.trigger.source}`, actor: req.trigger.actor }),
+      );
+      await db.batch(stmts);
+      if (supersede?.effects.ok) await this.afterTransition(supersede.row.id, supersede.effects.effects);
+      await this.kick();
+      const created = await getDeploy(db, id);
+      return { kind: "created", deploy: deployJson(created!) };
+    });
+  }
+
+  /** Cancel a queued deploy. A rollout in flight is not cancelled here: lock, or roll back. */
+  cancel(environment: string, id: string, actor: string): Promise<ControlResult> {
+    return this.serial(async () => {
+      await this.remember(environment);
+      const d = await getDeploy(this.env.DB, id);
+      if (!d || d.environment !== environment) return { ok: false, code: "not_found", message: "no such deploy" };
+      const r = await this.applyEvent(d, { type: "cancel", reason: `cancelled by ${actor}` }, actor);
+      if (!r) return { ok: false, code: "conflict", message: `deploy is ${d.status}; only a queued deploy can be cancelled` };
+      return { ok: true, value: deployJson((await getDeploy(this.env.DB, id))!) };
+    });
+  }
+
+  /** Lock (or re-lock with a new reason); queued deploys other than rollbacks are cancelled. */
+  lock(environment: string, reason: string, actor: string): Promise<EnvironmentRow> {
+    return this.serial(async () => {
+      await this.remember(environment);
+      const db = this.env.DB;
+      const now = Date.now();
+      await db.batch(lockStmts(db, this.name(), reason, actor, now));
+      const queued = await getQueued(db, this.name());
+      if (queued && queued.trigger_source !== "rollback") await this.applyEvent(queued, { type: "cancel", reason: `environment locked by ${actor}: ${reason}` }, actor);
+      return getEnvironment(db, this.name());
+    });
+  }
+
+  unlock(environment: string, actor: string): Promise<EnvironmentRow> {
+    return this.serial(async () => {
+      await this.remember(environment);
+      const db = this.env.DB;
+      await db.batch(unlockStmts(db, this.name(), Date.now()));
+      console.log(JSON.stringify({ msg: "environment unlocked", environment: this.name(), actor }));
+      await this.kick();
+      return getEnvironment(db, this.name());
+    });
+  }
+
+  /**
+   * Persist one transition (guarded UPDATE + event row, one batch), then run its effects.
+   * Returns false when the event is refused or the race was lost.
+   */
+  async applyEvent(d: DeployRow, e: DeployEvent, actor: string | null, fields?: Record<string, string | number | null>): Promise<boolean> {
+    const t = transition(d, e);
+    if (!t.ok) return false;
+    const db = this.env.DB;
+    const [update] = await db.batch(
+      transitionStmts(db, { id: d.id, from: d.status, to: t.next, reason: t.reason, actor, now: Date.now(), terminal: isTerminal(t.next), fields }),
+    );
+    if (update.meta.changes === 0) return false;
+    await this.afterTransition(d.id, t.effects);
+    return true;
+  }
+
+  private async afterTransition(deployId: string, effects: Effect[]) {
+    if (effects.length) await runEffects(this, deployId, effects);
+  }
+
+  /** Wake the engine now (it picks up queued deploys and keeps rollouts moving). */
+  async kick(): Promise<void> {
+    const at = await this.ctx.storage.getAlarm();
+    const now = Date.now();
+    if (at === null || at > now) await this.ctx.storage.setAlarm(now);
+  }
+
+  async alarm(): Promise<void> {
+    if (!(await this.loadName())) return;
+    const next = await tick(this);
+    if (next !== null) await this.ctx.storage.setAlarm(next);
+  }
+
+  /** Wake the engine for this environment (used by the watchdog and after restarts). */
+  async wake(environment: string): Promise<void> {
+    await this.remember(environment);
+    await this.kick();
+  }
+
+  /**
+   * The environment this object coordinates. Every RPC names it and it is kept in the object's
+   * storage, so an alarm after an eviction still knows which environment it drives.
+   */
+  name(): string {
+    if (this.envName) return this.envName;
+    throw new Error("coordinator used before it was told its environment");
+  }
+
+  async loadName(): Promise<string | undefined> {
+    this.envName ??= await this.ctx.storage.get<string>("environment");
+    return this.envName;
+  }
+
+  private async remember(environment: string) {
+    if (this.envName === environment) return;
+    if ((await this.loadName()) !== environment) {
+      if (this.envName && this.envName !== environment) throw new Error(`coordinator of ${this.envName} asked about ${environment}`);
+      await this.ctx.storage.put("environment", environment);
+      this.envName = environment;
+    }
+  }
+
+  config() {
+    return loadConfig(this.env as unknown as Record<string, unknown>);
+  }
+
+  get db(): D1Database {
+    return this.env.DB;
+  }
+
+  get storage(): DurableObjectStorage {
+    return this.ctx.storage;
+  }
+}
+

@@ -1,0 +1,137 @@
+// The deploy state machine: one pure function over the closed status set. It decides; the
+// coordinator persists the decision (guarded UPDATE + event row, one batch) and then runs the effects.
+
+export const ACTIVE_STATUSES = ["queued", "deploying", "verifying", "rolling_back"] as const;
+export const TERMINAL_STATUSES = ["succeeded", "failed", "rolled_back", "rollback_failed", "superseded", "cancelled"] as const;
+export const STATUSES = [...ACTIVE_STATUSES, ...TERMINAL_STATUSES] as const;
+export type Status = (typeof STATUSES)[number];
+export type ActiveStatus = (typeof ACTIVE_STATUSES)[number];
+/** deploying, verifying, rolling_back: a rollout holds the environment. */
+export const IN_FLIGHT_STATUSES = ["deploying", "verifying", "rolling_back"] as const;
+
+export function isTerminal(s: Status): boolean {
+  return (TERMINAL_STATUSES as readonly string[]).includes(s);
+}
+
+export type DeployEvent =
+  /** the coordinator picked this queued deploy to run */
+  | { type: "start" }
+  /** a newer queued request for the same environment arrived */
+  | { type: "supersede"; by: string }
+  /** someone cancelled it, or a lock cancelled it while queued */
+  | { type: "cancel"; reason: string }
+  /** the agent answered 202 to the deploy request */
+  | { type: "agent_accepted"; operation_id: string }
+  /** nothing changed: the agent refused, was unreachable, or its image pre-flight failed */
+  | { type: "not_deployed"; reason: string }
+  /** soak window clean, version confirmed */
+  | { type: "verified" }
+  /** a rule tripped after the agent was asked to deploy (probes, agent failed, version, timeout) */
+  | { type: "rule_tripped"; reason: string; rollback_sha: string | null; auto_rollback: boolean }
+  /** the rollback converged, its soak window was clean and the old SHA is served */
+  | { type: "rollback_verified" }
+  /** the rollback itself failed (rule, agent, timeout) */
+  | { type: "rollback_tripped"; reason: string };
+
+export type Effect =
+  | { type: "agent_deploy"; sha: string; purpose: "rollout" | "rollback" }
+  | { type: "start_probing" }
+  | { type: "set_verified"; sha: string }
+  | { type: "lock"; reason: string }
+  | { type: "github_status"; state: "in_progress" | "success" | "failure" | "error" | "inactive" }
+  | { type: "release_environment" }
+  | { type: "notify" };
+
+export interface DeployState {
+  status: Status;
+  sha: string;
+  /** set by the rollout engine: lock the environment after an automatic rollback */
+  lock_after_rollback?: boolean;
+}
+
+export type TransitionResult =
+  | { ok: true; next: Status; reason: string | null; effects: Effect[] }
+  | { ok: false; error: string };
+
+function refuse(d: DeployState, e: DeployEvent): TransitionResult {
+  return { ok: false, error: `event ${e.type} is not allowed in status ${d.status}` };
+}
+
+const done = (next: Status, reason: string | null, effects: Effect[]): TransitionResult => ({ ok: true, next, reason, effects });
+
+/** transition(deploy, event) → the next status and the effects to run, or a refusal. */
+export function transition(d: DeployState, e: DeployEvent): TransitionResult {
+  switch (d.status) {
+    case "queued":
+      switch (e.type) {
+        case "start":
+          return done("deploying", null, [{ type: "github_status", state: "in_progress" }, { type: "agent_deploy", sha: d.sha, purpose: "rollout" }, { type: "start_probing" }]);
+        case "supersede":
+          return done("superseded", `superseded by ${e.by}`, [{ type: "github_status", state: "inactive" }, { type: "notify" }]);
+        case "cancel":
+          return done("cancelled", e.reason, [{ type: "github_status", state: "inactive" }, { type: "notify" }]);
+        default:
+          return refuse(d, e);
+      }
+    case "deploying":
+      switch (e.type) {
+        case "agent_accepted":
+          return done("verifying", null, [{ type: "notify" }]);
+        case "not_deployed":
+          return done("failed", e.reason, [{ type: "github_status", state: "error" }, { type: "release_environment" }, { type: "notify" }]);
+        case "rule_tripped":
+          return tripped(d, e);
+        default:
+          return refuse(d, e);
+      }
+    case "verifying":
+      switch (e.type) {
+        case "verified":
+          return done("succeeded", "verified", [{ type: "set_verified", sha: d.sha }, { type: "github_status", state: "success" }, { type: "release_environment" }, { type: "notify" }]);
+        case "not_deployed":
+          return done("failed", e.reason, [{ type: "github_status", state: "error" }, { type: "release_environment" }, { type: "notify" }]);
+        case "rule_tripped":
+          return tripped(d, e);
+        default:
+          return refuse(d, e);
+      }
+    case "rolling_back":
+      switch (e.type) {
+        case "rollback_verified":
+          return done("rolled_back", null, [
+            ...(d.lock_after_rollback === false ? [] : [{ type: "lock", reason: "automatic rollback" } as Effect]),
+            { type: "github_status", state: "failure" },
+            { type: "release_environment" },
+            { type: "notify" },
+          ]);
+        case "rollback_tripped":
+          return done("rollback_failed", e.reason, [{ type: "lock", reason: `rollback failed: ${e.reason}` }, { type: "github_status", state: "failure" }, { type: "release_environment" }, { type: "notify" }]);
+        default:
+          return refuse(d, e);
+      }
+    default:
+      return refuse(d, e);
+  }
+}
+
+function tripped(d: DeployState, e: Extract<DeployEvent, { type: "rule_tripped" }>): TransitionResult {
+  if (!e.auto_rollback) {
+    // auto_rollback off: the release stays in place; the deploy ends failed and the environment is
+    // locked so nobody deploys on top of a release known to be bad without looking first.
+    return done("failed", `${e.reason}; auto_rollback is off, release left in place`, [
+      { type: "lock", reason: `verification failed, not rolled back: ${e.reason}` },
+      { type: "github_status", state: "failure" },
+      { type: "release_environment" },
+      { type: "notify" },
+    ]);
+  }
+  if (!e.rollback_sha) {
+    return done("rollback_failed", `${e.reason}; no release to roll back to`, [
+      { type: "lock", reason: `no rollback target: ${e.reason}` },
+      { type: "github_status", state: "failure" },
+      { type: "release_environment" },
+      { type: "notify" },
+    ]);
+  }
+  return done("rolling_back", e.reason, [{ type: "agent_deploy", sha: e.rollback_sha, purpose: "rollback" }, { type: "github_status", state: "failure" }, { type: "notify" }]);
+}

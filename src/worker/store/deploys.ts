@@ -1,0 +1,210 @@
+// D1 access for deploys and their events. Rows are parsed by zod at this edge; times are ms.
+import { z } from "zod";
+import { STATUSES, type Status } from "../rollout/state";
+
+export const TRIGGER_SOURCES = ["ci", "webhook", "slack", "api", "rollback"] as const;
+export type TriggerSource = (typeof TRIGGER_SOURCES)[number];
+
+const ms = z.number().int();
+const nullableMs = ms.nullable();
+
+export const DeployRowSchema = z.object({
+  id: z.string(),
+  environment: z.string(),
+  sha: z.string(),
+  previous_sha: z.string().nullable(),
+  status: z.enum(STATUSES),
+  trigger_source: z.enum(TRIGGER_SOURCES),
+  trigger_actor: z.string(),
+  idempotency_key: z.string().nullable(),
+  run_id: z.string().nullable(),
+  run_attempt: z.string().nullable(),
+  ref: z.string().nullable(),
+  reason: z.string().nullable(),
+  status_changed_at: ms,
+  agent_operation_id: z.string().nullable(),
+  agent_requested_at: nullableMs,
+  agent_accepted_at: nullableMs,
+  converged_at: nullableMs,
+  rollback_sha: z.string().nullable(),
+  rollback_operation_id: z.string().nullable(),
+  rollback_requested_at: nullableMs,
+  rollback_converged_at: nullableMs,
+  probes_total: ms,
+  probes_failed: ms,
+  first_failure_at: nullableMs,
+  first_failure: z.string().nullable(),
+  version_confirmed_at: nullableMs,
+  rollback_probes_total: ms,
+  rollback_probes_failed: ms,
+  rollback_first_failure_at: nullableMs,
+  rollback_first_failure: z.string().nullable(),
+  rollback_version_confirmed_at: nullableMs,
+  github_deployment_id: nullableMs,
+  notify_url: z.string().nullable(),
+  created_at: ms,
+  updated_at: ms,
+  finished_at: nullableMs,
+});
+export type DeployRow = z.infer<typeof DeployRowSchema>;
+
+export const EventRowSchema = z.object({
+  id: z.number(),
+  deploy_id: z.string(),
+  at: ms,
+  kind: z.enum(["transition", "mark"]),
+  from_status: z.string().nullable(),
+  to_status: z.string(),
+  reason: z.string().nullable(),
+  actor: z.string().nullable(),
+  data: z.string().nullable(),
+});
+export type EventRow = z.infer<typeof EventRowSchema>;
+
+const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
+
+/** The deploy as the API shows it (DESIGN: "A deploy as JSON"). */
+export function deployJson(d: DeployRow, events?: EventRow[]) {
+  return {
+    id: d.id,
+    environment: d.environment,
+    sha: d.sha,
+    previous_sha: d.previous_sha,
+    status: d.status,
+    trigger: { source: d.trigger_source, actor: d.trigger_actor },
+    created_at: iso(d.created_at),
+    updated_at: iso(d.updated_at),
+    finished_at: iso(d.finished_at),
+    reason: d.reason,
+    probes: {
+      total: d.probes_total,
+      failed: d.probes_failed,
+      first_failure_at: iso(d.first_failure_at),
+      version_confirmed_at: iso(d.version_confirmed_at),
+    },
+    rollback_sha: d.rollback_sha,
+    rollback_probes: {
+      total: d.rollback_probes_total,
+      failed: d.rollback_probes_failed,
+      first_failure_at: iso(d.rollback_first_failure_at),
+      version_confirmed_at: iso(d.rollback_version_confirmed_at),
+    },
+    ...(events
+      ? {
+          events: events.map((e) => ({
+            at: iso(e.at),
+            kind: e.kind,
+            from: e.from_status,
+            to: e.to_status,
+            reason: e.reason,
+            actor: e.actor,
+            ...(e.data ? { data: JSON.parse(e.data) } : {}),
+          })),
+        }
+      : {}),
+  };
+}
+export type DeployJson = ReturnType<typeof deployJson>;
+
+export function newDeployId(now: number): string {
+  // time-ordered, unguessable enough for a URL: ms timestamp in base36 + 10 random chars
+  const rand = crypto.getRandomValues(new Uint8Array(8));
+  const tail = Array.from(rand, (b) => (b % 36).toString(36)).join("");
+  return `d_${now.toString(36)}${tail}`;
+}
+
+export async function getDeploy(db: D1Database, id: string): Promise<DeployRow | null> {
+  const row = await db.prepare("SELECT * FROM deploys WHERE id = ?").bind(id).first();
+  return row ? DeployRowSchema.parse(row) : null;
+}
+
+export async function getDeployByKey(db: D1Database, key: string): Promise<DeployRow | null> {
+  const row = await db.prepare("SELECT * FROM deploys WHERE idempotency_key = ?").bind(key).first();
+  return row ? DeployRowSchema.parse(row) : null;
+}
+
+export async function listEvents(db: D1Database, deployId: string): Promise<EventRow[]> {
+  const { results } = await db.prepare("SELECT * FROM deploy_events WHERE deploy_id = ? ORDER BY id").bind(deployId).all();
+  return results.map((r) => EventRowSchema.parse(r));
+}
+
+export async function listDeploys(db: D1Database, opts: { environment?: string; limit: number }): Promise<DeployRow[]> {
+  const stmt = opts.environment
+    ? db.prepare("SELECT * FROM deploys WHERE environment = ? ORDER BY created_at DESC, id DESC LIMIT ?").bind(opts.environment, opts.limit)
+    : db.prepare("SELECT * FROM deploys ORDER BY created_at DESC, id DESC LIMIT ?").bind(opts.limit);
+  const { results } = await stmt.all();
+  return results.map((r) => DeployRowSchema.parse(r));
+}
+
+/** The deploy holding the environment (deploying/verifying/rolling_back), if any. */
+export async function getInFlight(db: D1Database, environment: string): Promise<DeployRow | null> {
+  const row = await db
+    .prepare("SELECT * FROM deploys WHERE environment = ? AND status IN ('deploying','verifying','rolling_back') LIMIT 1")
+    .bind(environment)
+    .first();
+  return row ? DeployRowSchema.parse(row) : null;
+}
+
+export async function getQueued(db: D1Database, environment: string): Promise<DeployRow | null> {
+  const row = await db.prepare("SELECT * FROM deploys WHERE environment = ? AND status = 'queued' LIMIT 1").bind(environment).first();
+  return row ? DeployRowSchema.parse(row) : null;
+}
+
+export interface NewDeploy {
+  id: string;
+  environment: string;
+  sha: string;
+  previous_sha: string | null;
+  trigger_source: TriggerSource;
+  trigger_actor: string;
+  idempotency_key: string | null;
+  run_id: string | null;
+  run_attempt: string | null;
+  ref: string | null;
+  notify_url: string | null;
+  now: number;
+}
+
+export function insertDeployStmt(db: D1Database, d: NewDeploy): D1PreparedStatement {
+  return db
+    .prepare(
+      `INSERT INTO deploys (id, environment, sha, previous_sha, status, trigger_source, trigger_actor, idempotency_key,
+         run_id, run_attempt, ref, notify_url, status_changed_at, created_at, updated_at)
+       VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    )
+    .bind(d.id, d.environment, d.sha, d.previous_sha, d.trigger_source, d.trigger_actor, d.idempotency_key, d.run_id, d.run_attempt, d.ref, d.notify_url, d.now, d.now, d.now);
+}
+
+export function insertEventStmt(
+  db: D1Database,
+  e: { deploy_id: string; at: number; kind?: "transition" | "mark"; from: Status | null; to: Status; reason?: string | null; actor?: string | null; data?: unknown },
+): D1PreparedStatement {
+  return db
+    .prepare("INSERT INTO deploy_events (deploy_id, at, kind, from_status, to_status, reason, actor, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+    .bind(e.deploy_id, e.at, e.kind ?? "transition", e.from, e.to, e.reason ?? null, e.actor ?? null, e.data === undefined ? null : JSON.stringify(e.data));
+}
+
+/**
+ * The guarded transition write: UPDATE … WHERE id=? AND status=? plus its event row. Returns the
+ * statements for one DB.batch(); the UPDATE's meta.changes === 0 means the race was lost.
+ * `fields` sets further columns in the same UPDATE (names are code constants, never user input).
+ */
+export function transitionStmts(
+  db: D1Database,
+  t: { id: string; from: Status; to: Status; reason: string | null; actor?: string | null; now: number; terminal: boolean; fields?: Record<string, string | number | null>; data?: unknown },
+): D1PreparedStatement[] {
+  const extra = Object.entries(t.fields ?? {});
+  for (const [k] of extra) if (!/^[a-z_]+$/.test(k)) throw new Error(`bad column ${k}`);
+  const sets = ["status = ?", "status_changed_at = ?", "updated_at = ?", "reason = COALESCE(?, reason)", ...(t.terminal ? ["finished_at = ?"] : []), ...extra.map(([k]) => `${k} = ?`)];
+  const binds: (string | number | null)[] = [t.to, t.now, t.now, t.reason, ...(t.terminal ? [t.now] : []), ...extra.map(([, v]) => v)];
+  return [
+    db.prepare(`UPDATE deploys SET ${sets.join(", ")} WHERE id = ? AND status = ?`).bind(...binds, t.id, t.from),
+    // the event row is written only if the guarded update took effect (same batch = same transaction)
+    db
+      .prepare(
+        `INSERT INTO deploy_events (deploy_id, at, kind, from_status, to_status, reason, actor, data)
+         SELECT ?, ?, 'transition', ?, ?, ?, ?, ? WHERE changes() > 0`,
+      )
+      .bind(t.id, t.now, t.from, t.to, t.reason, t.actor ?? null, t.data === undefined ? null : JSON.stringify(t.data)),
+  ];
+}
