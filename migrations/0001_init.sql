@@ -52,6 +52,7 @@ CREATE TABLE deploys (
   rollback_version_confirmed_at INTEGER,
   github_deployment_id  INTEGER,
   notify_url            TEXT,   -- Slack response_url of the request, if any
+  notify_count          INTEGER NOT NULL DEFAULT 0,  -- follow-ups sent to notify_url (Slack allows 5)
   created_at            INTEGER NOT NULL,
   updated_at            INTEGER NOT NULL,
   finished_at           INTEGER

@@ -1,5 +1,4 @@
 import type { D1Migration } from "cloudflare:test";
-import type { ServerInfo } from "./servers/types";
 
 // test-only bindings added in vitest.config.ts
 declare global {
@@ -9,12 +8,5 @@ declare global {
       /** JSON: name → {url, ...} of every local server (test/servers/*.server.ts) */
       TEST_SERVERS: string;
     }
-  }
-}
-
-declare module "vitest" {
-  export interface ProvidedContext {
-    servers: Record<string, ServerInfo>;
-    bindings: Record<string, string>;
   }
 }

@@ -10,3 +10,11 @@ export interface StartedServer {
   info: ServerInfo;
   close(): Promise<void>;
 }
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    servers: Record<string, ServerInfo>;
+    /** the Worker's test bindings (secrets, server URLs, ENVIRONMENTS) */
+    bindings: Record<string, string>;
+  }
+}

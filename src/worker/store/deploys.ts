@@ -42,6 +42,7 @@ export const DeployRowSchema = z.object({
   rollback_version_confirmed_at: nullableMs,
   github_deployment_id: nullableMs,
   notify_url: z.string().nullable(),
+  notify_count: ms,
   created_at: ms,
   updated_at: ms,
   finished_at: nullableMs,
