@@ -22,15 +22,42 @@ export function desiredReplicas(svc: ServiceInspect, tasks: TaskInspect[]): numb
 }
 
 /**
+ * Container-spec fields Swarm reports on the service but leaves out of the task it created from
+ * that very spec (seen on dockerd 20.10: the task lacks `StopGracePeriod`), so they cannot tell an
+ * old task from a new one.
+ */
+const NOT_COPIED_TO_TASKS = new Set(["StopGracePeriod"]);
+
+/**
  * A task runs "the current spec" when its container spec and force-update counter equal the
  * service's task template: what `--detach=false` waits for and `service ls` shows as n/n.
+ * Compared without zero values (false, 0, "", null, {}, []), because the two JSON documents are
+ * serialised differently (the task omits `NoNewPrivileges: false` and `DNSConfig: {}`).
  */
 export function onCurrentSpec(svc: ServiceInspect, task: TaskInspect): boolean {
   const want = svc.Spec.TaskTemplate;
   return (
-    stableJson(task.Spec.ContainerSpec ?? {}) === stableJson(want.ContainerSpec ?? {}) &&
+    comparable(task.Spec.ContainerSpec ?? {}) === comparable(want.ContainerSpec ?? {}) &&
     (task.Spec.ForceUpdate ?? 0) === (want.ForceUpdate ?? 0)
   );
+}
+
+function comparable(spec: Record<string, unknown>): string {
+  const top = Object.fromEntries(Object.entries(spec).filter(([k]) => !NOT_COPIED_TO_TASKS.has(k)));
+  return stableJson(withoutZeroValues(top) ?? {});
+}
+
+/** Drops zero values recursively (what Go's `omitempty` leaves out); undefined when nothing is left. */
+function withoutZeroValues(v: unknown): unknown {
+  if (v === null || v === undefined || v === false || v === 0 || v === "") return undefined;
+  if (Array.isArray(v)) return v.length === 0 ? undefined : v.map((x) => withoutZeroValues(x) ?? null);
+  if (typeof v === "object") {
+    const kept = Object.entries(v as Record<string, unknown>)
+      .map(([k, x]) => [k, withoutZeroValues(x)] as const)
+      .filter(([, x]) => x !== undefined);
+    return kept.length === 0 ? undefined : Object.fromEntries(kept);
+  }
+  return v;
 }
 
 export function runningOnCurrentSpec(svc: ServiceInspect, tasks: TaskInspect[]): number {

@@ -1,0 +1,338 @@
+// A real Docker Swarm on this machine, for the agent's tests, the demo and the benchmarks.
+// Facts it relies on were measured in ../shared/reference/swarm-lab: Debian's docker.io, a
+// hand-started dockerd, no image pulls (everything FROM scratch with busybox-static or Debian's
+// nginx), no ingress mesh (host-mode proxy + dnsrr app). Only 127.0.0.1 is ever called.
+// State (dockerd pid and log, build contexts) lives in .lab/ at the repository root.
+import { spawnSync, spawn } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, writeFileSync, rmSync, copyFileSync, symlinkSync, openSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const LAB_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+export const LAB_STATE_DIR = path.join(LAB_ROOT, ".lab");
+export const LAB_STACK = "lab";
+export const LAB_PROXY_PORT = 18080;
+export const LAB_HEALTH_URL = `http://127.0.0.1:${LAB_PROXY_PORT}/health`;
+export const LAB_COMPOSE_FILE = path.join(LAB_ROOT, "lab", "compose.yml");
+export const LAB_COMPOSE_STOP_FIRST_FILE = path.join(LAB_ROOT, "lab", "compose.stop-first.yml");
+export const LAB_APP_REPO = "lab/app";
+export const LAB_PROXY_IMAGE = "lab/proxy:local";
+
+/** Fake 40-hex commit SHAs, one per kind of release the lab can roll. */
+export const LAB_SHAS = {
+  /** Healthy releases: /health answers 200 `{"version":"<sha>"}`. */
+  good1: "1111111111111111111111111111111111111111",
+  good2: "2222222222222222222222222222222222222222",
+  good3: "3333333333333333333333333333333333333333",
+  /** Swarm's healthcheck (/_ping) fails: Swarm rolls the update back by itself. */
+  unhealthy: "dead00000000000000000000000000000000beef",
+  /** Healthy to Swarm (/_ping 200) but the public /health answers 500: only outside probes see it. */
+  public5xx: "5005005005005005005005005005005005005005",
+  /** Never built: deploying it must fail the pre-flight image check. */
+  missing: "0000000000000000000000000000000000000bad",
+} as const;
+export type LabRelease = Exclude<keyof typeof LAB_SHAS, "missing">;
+
+const DOCKERD_PID_FILE = path.join(LAB_STATE_DIR, "dockerd.pid");
+const DOCKERD_LOG = path.join(LAB_STATE_DIR, "dockerd.log");
+
+export type LabHandle = {
+  /** PID of the dockerd this lab started (now or in an earlier run), null when it found one running. */
+  dockerdPid: number | null;
+  installed: boolean;
+  timings: Record<string, number>;
+};
+
+type Run = { code: number | null; stdout: string; stderr: string };
+
+function run(cmd: string, args: string[], opts: { timeoutMs?: number; env?: Record<string, string>; cwd?: string } = {}): Run {
+  const r = spawnSync(cmd, args, {
+    encoding: "utf8",
+    timeout: opts.timeoutMs ?? 60_000,
+    env: { ...process.env, ...opts.env },
+    cwd: opts.cwd,
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  return { code: r.status, stdout: r.stdout ?? "", stderr: (r.stderr ?? "") + (r.error ? String(r.error) : "") };
+}
+
+function must(cmd: string, args: string[], opts: Parameters<typeof run>[2] = {}): string {
+  const r = run(cmd, args, opts);
+  if (r.code !== 0) throw new Error(`${cmd} ${args.join(" ")} failed (${r.code}): ${r.stderr.trim().slice(-2000)}`);
+  return r.stdout;
+}
+
+export const docker = (...args: string[]) => must("docker", args);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `check` every `everyMs` until it is true or `timeoutMs` passes (then throws `what`). */
+export async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs: number, everyMs = 250): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(everyMs);
+  }
+}
+
+function log(msg: string): void {
+  if (!process.env.LAB_QUIET) process.stderr.write(`[lab] ${msg}\n`);
+}
+
+export function dockerReachable(): boolean {
+  return run("docker", ["version", "--format", "{{.Server.Version}}"], { timeoutMs: 10_000 }).code === 0;
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("dockerd");
+  } catch {
+    return false;
+  }
+}
+
+function ourDockerdPid(): number | null {
+  if (!existsSync(DOCKERD_PID_FILE)) return null;
+  const pid = Number(readFileSync(DOCKERD_PID_FILE, "utf8").trim());
+  return Number.isInteger(pid) && pid > 0 && pidAlive(pid) ? pid : null;
+}
+
+/** apt-get installs docker.io, busybox-static and nginx when missing (root only). */
+export function ensurePackages(): boolean {
+  const need = ["/usr/sbin/dockerd", "/bin/busybox", "/usr/sbin/nginx"].some((f) => !existsSync(f));
+  if (!need) return false;
+  if (process.getuid?.() !== 0) throw new Error("the lab needs docker.io, busybox-static and nginx: run as root or install them");
+  log("apt-get update + install docker.io busybox-static nginx");
+  must("apt-get", ["update", "-qq"], { timeoutMs: 300_000 });
+  must("apt-get", ["install", "-y", "-qq", "--no-install-recommends", "docker.io", "busybox-static", "nginx"], {
+    timeoutMs: 600_000,
+    env: { DEBIAN_FRONTEND: "noninteractive" },
+  });
+  // Debian starts nothing without systemd here, but be sure no packaged nginx listens on :80.
+  return true;
+}
+
+/** Starts dockerd by hand unless a daemon answers already. Returns the PID when the lab owns it. */
+export async function ensureDockerd(): Promise<number | null> {
+  const existing = ourDockerdPid();
+  if (dockerReachable()) return existing;
+  mkdirSync(LAB_STATE_DIR, { recursive: true });
+  log("starting dockerd");
+  const out = openSync(DOCKERD_LOG, "a");
+  const child = spawn("/usr/sbin/dockerd", ["--host", "unix:///var/run/docker.sock"], {
+    detached: true,
+    stdio: ["ignore", out, out],
+  });
+  child.unref();
+  writeFileSync(DOCKERD_PID_FILE, String(child.pid));
+  await waitFor("dockerd to answer", () => dockerReachable(), 30_000, 200);
+  return child.pid!;
+}
+
+export function swarmActive(): boolean {
+  return run("docker", ["info", "--format", "{{.Swarm.LocalNodeState}}"]).stdout.trim() === "active";
+}
+
+export function ensureSwarm(): void {
+  if (swarmActive()) return;
+  log("swarm init on 127.0.0.1");
+  docker("swarm", "init", "--advertise-addr", "127.0.0.1", "--listen-addr", "127.0.0.1:2377");
+}
+
+// ---- images ----------------------------------------------------------------------------------
+
+const BUILD_DIR = path.join(LAB_STATE_DIR, "build");
+
+const START_SH = `#!/bin/sh
+# Forward TERM to httpd so Swarm's stop is graceful, like a real app.
+httpd -f -p 8000 -h /www &
+PID=$!
+trap 'kill $PID; exit 0' TERM INT
+wait $PID
+`;
+
+const APP_DOCKERFILE = `FROM scratch
+COPY rootfs/ /
+ARG VERSION
+ARG MODE=good
+ENV PATH=/bin
+RUN printf '{"version":"%s"}\\n' "$VERSION" > /www/health && if [ "$MODE" = good ]; then echo ok > /www/_ping; fi
+EXPOSE 8000
+CMD ["/start.sh"]
+`;
+
+function nginxConf(body: string): string {
+  return `user nobody nogroup;
+worker_processes 1;
+daemon off;
+error_log stderr warn;
+pid /run/nginx.pid;
+events { worker_connections 512; }
+http {
+  access_log off;
+${body}
+}
+`;
+}
+
+const PROXY_CONF = nginxConf(`  # Docker's embedded DNS; re-resolve the dnsrr app every second (the Traefik role).
+  resolver 127.0.0.11 valid=1s ipv6=off;
+  resolver_timeout 1s;
+  server {
+    listen 80;
+    location = /proxy-health { return 200 "proxy ok\\n"; }
+    location / {
+      set $up app;
+      proxy_pass http://$up:8000;
+      proxy_connect_timeout 500ms;
+      proxy_read_timeout 2s;
+      proxy_next_upstream error timeout http_502 http_503 non_idempotent;
+      proxy_next_upstream_tries 3;
+    }
+  }`);
+
+const public5xxConf = (sha: string) =>
+  nginxConf(`  server {
+    listen 8000;
+    location = /_ping { return 200 "ok\\n"; }
+    location = /health { default_type application/json; return 500 '{"version":"${sha}"}\\n'; }
+  }`);
+
+const NGINX_DOCKERFILE = `FROM scratch
+COPY rootfs/ /
+ENV PATH=/bin:/usr/sbin
+STOPSIGNAL SIGQUIT
+CMD ["/usr/sbin/nginx", "-c", "/etc/nginx/nginx.conf"]
+`;
+
+function busyboxRootfs(dir: string): void {
+  mkdirSync(path.join(dir, "bin"), { recursive: true });
+  copyFileSync("/bin/busybox", path.join(dir, "bin/busybox"));
+  for (const a of ["sh", "httpd", "wget", "cat", "kill", "printf", "echo", "mkdir"]) symlinkSync("busybox", path.join(dir, "bin", a));
+}
+
+function nginxRootfs(dir: string, conf: string): void {
+  busyboxRootfs(dir);
+  for (const d of ["etc/nginx", "var/lib/nginx", "var/log/nginx", "tmp", "run", "usr/sbin"]) mkdirSync(path.join(dir, d), { recursive: true });
+  copyFileSync("/usr/sbin/nginx", path.join(dir, "usr/sbin/nginx"));
+  const libs = must("ldd", ["/usr/sbin/nginx"]).match(/\/[^\s]+/g) ?? [];
+  for (const lib of libs) {
+    mkdirSync(path.join(dir, path.dirname(lib)), { recursive: true });
+    copyFileSync(lib, path.join(dir, lib)); // copyFileSync follows symlinks, like cp -L
+  }
+  writeFileSync(path.join(dir, "etc/passwd"), "root:x:0:0:root:/:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n");
+  writeFileSync(path.join(dir, "etc/group"), "root:x:0:\nnogroup:x:65534:\n");
+  writeFileSync(path.join(dir, "etc/nginx/nginx.conf"), conf);
+}
+
+function context(name: string, dockerfile: string, rootfs: (dir: string) => void): string {
+  const ctx = path.join(BUILD_DIR, name);
+  rmSync(ctx, { recursive: true, force: true });
+  mkdirSync(path.join(ctx, "rootfs"), { recursive: true });
+  rootfs(path.join(ctx, "rootfs"));
+  writeFileSync(path.join(ctx, "Dockerfile"), dockerfile);
+  return ctx;
+}
+
+export const appImage = (sha: string) => `${LAB_APP_REPO}:${sha}`;
+
+/** Builds every lab image (no pulls: all FROM scratch). About a second each. */
+export function buildImages(): void {
+  // The classic builder: buildx is not part of Debian's docker.io, and it needs no network here.
+  const env = { DOCKER_BUILDKIT: "0" };
+  const app = context("app", APP_DOCKERFILE, (dir) => {
+    busyboxRootfs(dir);
+    mkdirSync(path.join(dir, "www"));
+    writeFileSync(path.join(dir, "start.sh"), START_SH, { mode: 0o755 });
+  });
+  for (const release of ["good1", "good2", "good3", "unhealthy"] as const) {
+    const mode = release === "unhealthy" ? "unhealthy" : "good";
+    must("docker", ["build", "-q", "-t", appImage(LAB_SHAS[release]), "--build-arg", `VERSION=${LAB_SHAS[release]}`, "--build-arg", `MODE=${mode}`, app], { env });
+  }
+  const p5 = context("public5xx", NGINX_DOCKERFILE, (dir) => nginxRootfs(dir, public5xxConf(LAB_SHAS.public5xx)));
+  must("docker", ["build", "-q", "-t", appImage(LAB_SHAS.public5xx), p5], { env });
+  const proxy = context("proxy", NGINX_DOCKERFILE, (dir) => nginxRootfs(dir, PROXY_CONF));
+  must("docker", ["build", "-q", "-t", LAB_PROXY_IMAGE, proxy], { env });
+  // Make sure the "missing" release really is missing.
+  run("docker", ["image", "rm", "-f", appImage(LAB_SHAS.missing)]);
+}
+
+// ---- stack -----------------------------------------------------------------------------------
+
+function stackLeftovers(stack: string): string {
+  const f = `label=com.docker.stack.namespace=${stack}`;
+  return (
+    run("docker", ["service", "ls", "-q", "--filter", f]).stdout.trim() +
+    run("docker", ["network", "ls", "-q", "--filter", f]).stdout.trim() +
+    run("docker", ["ps", "-aq", "--filter", f]).stdout.trim()
+  );
+}
+
+/** `docker stack rm` is asynchronous: wait until its services, networks and containers are gone. */
+export async function removeStack(stack = LAB_STACK): Promise<void> {
+  if (!swarmActive() || stackLeftovers(stack) === "") return;
+  log(`stack rm ${stack}`);
+  run("docker", ["stack", "rm", stack]);
+  await waitFor(`stack ${stack} to be gone`, () => stackLeftovers(stack) === "", 60_000, 250);
+}
+
+/** Deploys the lab stack directly (for humans and setups; tests go through the agent). */
+export function deployDirect(sha: string, composeFile = LAB_COMPOSE_FILE): void {
+  must("docker", ["stack", "deploy", "--resolve-image", "never", "-c", composeFile, LAB_STACK], { env: { GIT_COMMIT: sha } });
+}
+
+export type LabUpOptions = { build?: boolean; freshStack?: boolean };
+
+/** Brings the lab up: packages, dockerd, swarm, images; removes a leftover lab stack by default. */
+export async function labUp(opts: LabUpOptions = {}): Promise<LabHandle> {
+  const timings: Record<string, number> = {};
+  const timed = async <T>(name: string, f: () => T | Promise<T>): Promise<T> => {
+    const t0 = Date.now();
+    try {
+      return await f();
+    } finally {
+      timings[name] = Date.now() - t0;
+    }
+  };
+  mkdirSync(LAB_STATE_DIR, { recursive: true });
+  const installed = await timed("install", () => ensurePackages());
+  const dockerdPid = await timed("dockerd", () => ensureDockerd());
+  await timed("swarm", () => ensureSwarm());
+  if (opts.freshStack !== false) await timed("stack_cleanup", () => removeStack());
+  if (opts.build !== false) await timed("images", () => buildImages());
+  return { dockerdPid, installed, timings };
+}
+
+/** Tears everything down: stack, swarm, and the dockerd this lab started (by its PID only). */
+export async function labDown(): Promise<{ killed: number | null }> {
+  if (dockerReachable()) {
+    await removeStack().catch((e) => log(`stack removal: ${(e as Error).message}`));
+    if (swarmActive()) {
+      log("swarm leave --force");
+      run("docker", ["swarm", "leave", "--force"], { timeoutMs: 60_000 });
+    }
+  }
+  const pid = ourDockerdPid();
+  if (pid !== null) {
+    log(`stopping dockerd pid ${pid}`);
+    process.kill(pid, "SIGTERM");
+    await waitFor(`dockerd ${pid} to exit`, () => !pidAlive(pid), 30_000, 200).catch(() => {
+      process.kill(pid, "SIGKILL");
+    });
+  }
+  rmSync(DOCKERD_PID_FILE, { force: true });
+  return { killed: pid };
+}
+
+export function labStatus(): Record<string, unknown> {
+  const reachable = dockerReachable();
+  return {
+    dockerd_pid: ourDockerdPid(),
+    docker_reachable: reachable,
+    swarm: reachable ? swarmActive() : false,
+    services: reachable && swarmActive()
+      ? run("docker", ["service", "ls", "--format", "{{.Name}} {{.Replicas}} {{.Image}}", "--filter", `label=com.docker.stack.namespace=${LAB_STACK}`]).stdout.trim().split("\n").filter(Boolean)
+      : [],
+  };
+}
