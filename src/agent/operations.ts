@@ -144,8 +144,9 @@ export class Operations {
       if (verdict.why !== lastWhy) e.tail.push(verdict.why);
       lastWhy = verdict.why;
       if (verdict.kind !== "pending") return this.finish(e, verdict.kind, verdict.why);
-      if (this.clock() + POLL_INTERVAL_MS > deadline) return this.finish(e, "failed", `${timeoutWhy()}: ${verdict.why}`);
-      await new Promise((r) => setTimeout(r, POLL_INTERVAL_MS));
+      const left = deadline - this.clock();
+      if (left <= 0) return this.finish(e, "failed", `${timeoutWhy()}: ${verdict.why}`);
+      await new Promise((r) => setTimeout(r, Math.min(POLL_INTERVAL_MS, left)));
     }
   }
 }
