@@ -1,0 +1,388 @@
+// The probe picture of one deploy as an SVG string: time on x, one band per probe URL, each time
+// bucket coloured by the worst outcome in it, latency as a line, vertical marks for the rollout's
+// moments, the rollout and rollback phases shaded. Pure: no I/O, no clock.
+//
+// Why buckets: a 10-minute rollout at 4 probes/s is ~2,400 samples per URL, more than there are
+// pixels. Samples are grouped into at most MAX_BUCKETS time buckets per band (never narrower than a
+// pixel); a bucket takes the colour of its worst sample, and failing buckets are drawn last and at
+// least MIN_FAIL_PX wide, so a single 502 among thousands of OK samples stays visible.
+import { esc } from "./escape";
+
+export const MAX_BUCKETS = 600;
+const MIN_FAIL_PX = 2;
+
+export type SampleOutcome = "ok" | "bad_status" | "error" | "timeout";
+export type SamplePhase = "deploying" | "verifying" | "rolling_back";
+
+export interface TimelineSample {
+  url: string;
+  at: number;
+  latency_ms: number;
+  status: number | null;
+  outcome: SampleOutcome;
+  phase: SamplePhase;
+  version?: string | null;
+  error?: string | null;
+}
+
+export interface TimelineMark {
+  name: string;
+  label: string;
+  at: number;
+}
+
+export interface TimelineInput {
+  samples: TimelineSample[];
+  marks: TimelineMark[];
+  /** ms, start and end of the x axis */
+  from: number;
+  to: number;
+  /** px */
+  width: number;
+  /** band order (e.g. the configured probes); URLs only seen in samples follow */
+  urls?: string[];
+  maxBuckets?: number;
+}
+
+/** What the picture distinguishes: 2xx, 5xx, any other status, connection error, timeout. */
+export type OutcomeClass = "ok" | "5xx" | "other" | "error" | "timeout";
+
+export const OUTCOME_CLASSES: { cls: OutcomeClass; label: string; color: string }[] = [
+  { cls: "ok", label: "2xx", color: "#2da44e" },
+  { cls: "5xx", label: "5xx", color: "#cf222e" },
+  { cls: "other", label: "other status", color: "#e16f24" },
+  { cls: "error", label: "connection error", color: "#8250df" },
+  { cls: "timeout", label: "timeout", color: "#8c959f" },
+];
+const COLOR = Object.fromEntries(OUTCOME_CLASSES.map((o) => [o.cls, o.color])) as Record<OutcomeClass, string>;
+/** Which outcome wins a bucket: the one users would mind most. */
+const SEVERITY: Record<OutcomeClass, number> = { ok: 0, other: 1, timeout: 2, error: 3, "5xx": 4 };
+
+export function outcomeClass(s: Pick<TimelineSample, "outcome" | "status">): OutcomeClass {
+  switch (s.outcome) {
+    case "ok":
+      return "ok";
+    case "timeout":
+      return "timeout";
+    case "error":
+      return "error";
+    case "bad_status":
+      return s.status !== null && s.status >= 500 && s.status <= 599 ? "5xx" : "other";
+  }
+}
+
+export interface Bucket {
+  index: number;
+  tStart: number;
+  tEnd: number;
+  count: number;
+  failed: number;
+  worst: OutcomeClass;
+  byClass: Partial<Record<OutcomeClass, number>>;
+  /** failing HTTP statuses seen, with counts */
+  statuses: Map<number, number>;
+  firstFailureAt: number | null;
+  maxLatency: number;
+  sumLatency: number;
+  phases: Set<SamplePhase>;
+  lastVersion: string | null;
+  firstError: string | null;
+}
+
+export interface Band {
+  url: string;
+  buckets: Bucket[];
+  total: number;
+  failed: number;
+  byClass: Partial<Record<OutcomeClass, number>>;
+}
+
+export interface Bucketing {
+  bucketMs: number;
+  bucketCount: number;
+  bands: Band[];
+}
+
+/** Groups samples into time buckets per URL (exported for tests and for callers that want numbers). */
+export function bucketSamples(input: Pick<TimelineInput, "samples" | "from" | "to" | "urls" | "maxBuckets"> & { plotWidth: number }): Bucketing {
+  const span = Math.max(1, input.to - input.from);
+  const limit = Math.max(1, Math.min(input.maxBuckets ?? MAX_BUCKETS, Math.floor(input.plotWidth)));
+  const bucketMs = Math.max(1, Math.ceil(span / limit));
+  const bucketCount = Math.max(1, Math.ceil(span / bucketMs));
+  const order = [...(input.urls ?? [])];
+  const byUrl = new Map<string, Map<number, Bucket>>();
+  for (const u of order) byUrl.set(u, new Map());
+  const totals = new Map<string, { total: number; failed: number; byClass: Partial<Record<OutcomeClass, number>> }>();
+
+  for (const s of input.samples) {
+    let buckets = byUrl.get(s.url);
+    if (!buckets) {
+      buckets = new Map();
+      byUrl.set(s.url, buckets);
+    }
+    // samples outside [from, to] are drawn at the edge rather than dropped: a failure must not vanish
+    const i = Math.min(bucketCount - 1, Math.max(0, Math.floor((s.at - input.from) / bucketMs)));
+    let b = buckets.get(i);
+    if (!b) {
+      b = {
+        index: i,
+        tStart: input.from + i * bucketMs,
+        tEnd: Math.min(input.from + (i + 1) * bucketMs, Math.max(input.to, input.from + 1)),
+        count: 0,
+        failed: 0,
+        worst: "ok",
+        byClass: {},
+        statuses: new Map(),
+        firstFailureAt: null,
+        maxLatency: 0,
+        sumLatency: 0,
+        phases: new Set(),
+        lastVersion: null,
+        firstError: null,
+      };
+      buckets.set(i, b);
+    }
+    const cls = outcomeClass(s);
+    b.count++;
+    b.byClass[cls] = (b.byClass[cls] ?? 0) + 1;
+    if (SEVERITY[cls] > SEVERITY[b.worst]) b.worst = cls;
+    if (cls !== "ok") {
+      b.failed++;
+      if (b.firstFailureAt === null || s.at < b.firstFailureAt) b.firstFailureAt = s.at;
+      if (s.status !== null) b.statuses.set(s.status, (b.statuses.get(s.status) ?? 0) + 1);
+      if (!b.firstError && s.error) b.firstError = s.error;
+    }
+    b.maxLatency = Math.max(b.maxLatency, s.latency_ms);
+    b.sumLatency += s.latency_ms;
+    b.phases.add(s.phase);
+    if (s.version) b.lastVersion = s.version;
+    const t = totals.get(s.url) ?? { total: 0, failed: 0, byClass: {} };
+    t.total++;
+    if (cls !== "ok") t.failed++;
+    t.byClass[cls] = (t.byClass[cls] ?? 0) + 1;
+    totals.set(s.url, t);
+  }
+
+  const bands: Band[] = [...byUrl.entries()].map(([url, buckets]) => {
+    const t = totals.get(url) ?? { total: 0, failed: 0, byClass: {} };
+    return { url, buckets: [...buckets.values()].sort((a, b) => a.index - b.index), ...t };
+  });
+  return { bucketMs, bucketCount, bands };
+}
+
+// Layout (px)
+const PAD_X = 12;
+const MARK_ROW_H = 13;
+const MARK_ROWS = 3;
+const TOP = 8 + MARK_ROWS * MARK_ROW_H + 18; // mark labels, then the phase labels
+const BAND_TITLE_H = 16;
+const STRIP_H = 18;
+const LAT_H = 40;
+const BAND_GAP = 12;
+const BAND_H = BAND_TITLE_H + STRIP_H + 4 + LAT_H + BAND_GAP;
+const AXIS_H = 22;
+const LEGEND_H = 46;
+
+export function renderProbeTimeline(input: TimelineInput): string {
+  const width = Math.max(320, Math.round(input.width));
+  const from = input.from;
+  const to = Math.max(input.to, input.from + 1);
+  const plotW = width - 2 * PAD_X;
+  const { bucketMs, bands } = bucketSamples({ ...input, from, to, plotWidth: plotW });
+  const x = (t: number) => PAD_X + ((Math.min(Math.max(t, from), to) - from) / (to - from)) * plotW;
+  const f1 = (n: number) => (Math.round(n * 10) / 10).toString();
+
+  const totalSamples = bands.reduce((n, b) => n + b.total, 0);
+  const maxPerBucket = bands.reduce((m, b) => b.buckets.reduce((mm, k) => Math.max(mm, k.count), m), 0);
+  const bandsTop = TOP;
+  const bandsBottom = bandsTop + Math.max(1, bands.length) * BAND_H;
+  const height = bandsBottom + AXIS_H + LEGEND_H;
+  const latMax = niceCeil(Math.max(100, ...bands.flatMap((b) => b.buckets.map((k) => k.maxLatency))));
+
+  const title =
+    `Probe timeline: ${totalSamples} samples of ${bands.length} URL${bands.length === 1 ? "" : "s"} ` +
+    `from ${clock(from)} to ${clock(to)} UTC; each bar is a bucket of ${fmtDuration(bucketMs)} ` +
+    `(up to ${maxPerBucket} sample${maxPerBucket === 1 ? "" : "s"} per bucket), coloured by its worst outcome`;
+
+  const out: string[] = [];
+  out.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" class="probe-timeline" role="img" aria-labelledby="tl-title" ` +
+      `width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui,sans-serif" font-size="11" ` +
+      `data-from="${from}" data-to="${to}" data-bucket-ms="${bucketMs}" data-samples="${totalSamples}" data-max-per-bucket="${maxPerBucket}">`,
+  );
+  out.push(`<title id="tl-title">${esc(title)}</title>`);
+  out.push(`<rect x="0" y="0" width="${width}" height="${height}" fill="#fff"/>`);
+
+  // phase shading: rollout (deploying/verifying) and rollback (rolling_back)
+  for (const p of phaseSpans(input.samples, input.marks, to)) {
+    const x0 = x(p.from);
+    const w = Math.max(1, x(p.to) - x0);
+    const fill = p.phase === "rollback" ? "#fff1e5" : "#ddf4ff";
+    out.push(
+      `<g class="phase" data-phase="${p.phase}" data-t-start="${p.from}" data-t-end="${p.to}">` +
+        `<rect x="${f1(x0)}" y="${TOP - 16}" width="${f1(w)}" height="${bandsBottom - TOP + 16}" fill="${fill}"/>` +
+        `<text x="${f1(x0 + 3)}" y="${TOP - 5}" fill="#57606a">${p.phase === "rollback" ? "rollback" : "rollout"}</text></g>`,
+    );
+  }
+
+  if (bands.length === 0) {
+    out.push(`<text x="${width / 2}" y="${bandsTop + BAND_H / 2}" text-anchor="middle" fill="#57606a">no probe samples</text>`);
+  }
+
+  bands.forEach((band, bi) => {
+    const y0 = bandsTop + bi * BAND_H;
+    const stripY = y0 + BAND_TITLE_H;
+    const latY = stripY + STRIP_H + 4;
+    const summary = OUTCOME_CLASSES.filter((o) => band.byClass[o.cls])
+      .map((o) => `${band.byClass[o.cls]} ${o.label}`)
+      .join(" · ");
+    out.push(`<g class="band" data-url="${esc(band.url)}" data-total="${band.total}" data-failed="${band.failed}">`);
+    out.push(`<text x="${PAD_X}" y="${y0 + 11}" fill="#24292f"><tspan font-weight="600">${esc(band.url)}</tspan> — ${band.total} samples${summary ? `: ${esc(summary)}` : ""}</text>`);
+    out.push(`<rect x="${PAD_X}" y="${stripY}" width="${plotW}" height="${STRIP_H}" fill="none" stroke="#d0d7de"/>`);
+    // OK buckets first, then failing ones by severity: the worst is drawn last, on top
+    const ordered = [...band.buckets].sort((a, b) => SEVERITY[a.worst] - SEVERITY[b.worst] || a.index - b.index);
+    for (const k of ordered) {
+      const x0 = x(k.tStart);
+      let w = x(k.tEnd) - x0;
+      let xs = x0;
+      if (k.failed > 0 && w < MIN_FAIL_PX) {
+        xs = Math.max(PAD_X, x0 - (MIN_FAIL_PX - w) / 2);
+        w = MIN_FAIL_PX;
+      }
+      out.push(
+        `<rect class="bucket" x="${f1(xs)}" y="${stripY}" width="${f1(Math.max(w, 0.5))}" height="${STRIP_H}" fill="${COLOR[k.worst]}" ` +
+          `data-url="${esc(band.url)}" data-outcome="${k.worst}" data-t-start="${k.tStart}" data-t-end="${k.tEnd}" ` +
+          `data-count="${k.count}" data-failed="${k.failed}"` +
+          (k.firstFailureAt !== null ? ` data-first-failure-at="${k.firstFailureAt}"` : "") +
+          ` data-phase="${k.phases.size > 1 ? "mixed" : ([...k.phases][0] === "rolling_back" ? "rollback" : "rollout")}">` +
+          `<title>${esc(bucketTitle(k))}</title></rect>`,
+      );
+    }
+    // latency: max per bucket, on a scale shared by every band, broken where no samples were taken
+    out.push(`<rect x="${PAD_X}" y="${latY}" width="${plotW}" height="${LAT_H}" fill="none" stroke="#eaeef2"/>`);
+    out.push(`<text x="${PAD_X + 2}" y="${latY + 9}" fill="#57606a" font-size="9">${latMax} ms</text>`);
+    out.push(`<text x="${PAD_X + 2}" y="${latY + LAT_H - 2}" fill="#57606a" font-size="9">0 ms</text>`);
+    const ly = (ms: number) => latY + LAT_H - (Math.min(ms, latMax) / latMax) * (LAT_H - 2) - 1;
+    let d = "";
+    let prev = -2;
+    for (const k of band.buckets) {
+      const cx = (x(k.tStart) + x(k.tEnd)) / 2;
+      d += `${k.index === prev + 1 ? "L" : "M"}${f1(cx)} ${f1(ly(k.maxLatency))}`;
+      prev = k.index;
+    }
+    if (d) out.push(`<path class="latency" d="${d}" fill="none" stroke="#0969da" stroke-width="1.2" data-url="${esc(band.url)}"/>`);
+    out.push(`</g>`);
+  });
+
+  // marks: vertical lines over every band, labels staggered in rows so they do not overlap
+  const rowEnds = new Array(MARK_ROWS).fill(-Infinity);
+  for (const m of [...input.marks].sort((a, b) => a.at - b.at)) {
+    const mx = x(m.at);
+    const labelW = m.label.length * 6 + 6;
+    let row = rowEnds.findIndex((end) => end < mx);
+    if (row < 0) row = MARK_ROWS - 1;
+    const anchorEnd = mx + labelW > width - PAD_X;
+    rowEnds[row] = anchorEnd ? mx : mx + labelW;
+    const color = /fail|rollback/.test(m.name) ? "#cf222e" : m.name === "verdict" ? "#24292f" : "#0969da";
+    const ly = 8 + (row + 1) * MARK_ROW_H - 3;
+    out.push(
+      `<g class="mark" data-mark="${esc(m.name)}" data-t="${m.at}">` +
+        `<title>${esc(`${m.label} at ${clock(m.at)} UTC`)}</title>` +
+        `<line x1="${f1(mx)}" y1="${ly + 2}" x2="${f1(mx)}" y2="${bandsBottom}" stroke="${color}" stroke-width="1" stroke-dasharray="3 2"/>` +
+        `<text x="${f1(anchorEnd ? mx - 2 : mx + 2)}" y="${ly}" fill="${color}"${anchorEnd ? ` text-anchor="end"` : ""}>${esc(m.label)}</text></g>`,
+    );
+  }
+
+  // time axis: seconds since `from`
+  const axisY = bandsBottom + 4;
+  out.push(`<line x1="${PAD_X}" y1="${axisY}" x2="${PAD_X + plotW}" y2="${axisY}" stroke="#8c959f"/>`);
+  const step = tickStep(to - from);
+  for (let t = 0, n = 0; t <= to - from && n < 50; t += step, n++) {
+    const tx = x(from + t);
+    out.push(`<line x1="${f1(tx)}" y1="${axisY}" x2="${f1(tx)}" y2="${axisY + 4}" stroke="#8c959f"/>`);
+    out.push(`<text x="${f1(tx)}" y="${axisY + 15}" fill="#57606a" text-anchor="${n === 0 ? "start" : "middle"}">+${fmtDuration(t)}</text>`);
+  }
+
+  // legend: text labels beside every colour, so nothing depends on colour alone
+  const legY = axisY + AXIS_H + 4;
+  let lx = PAD_X;
+  out.push(`<g class="legend">`);
+  for (const o of OUTCOME_CLASSES) {
+    out.push(`<rect x="${lx}" y="${legY}" width="10" height="10" fill="${o.color}" data-outcome="${o.cls}"/><text x="${lx + 14}" y="${legY + 9}">${esc(o.label)}</text>`);
+    lx += 14 + o.label.length * 6 + 14;
+  }
+  out.push(`<path d="M${lx} ${legY + 5}h14" stroke="#0969da" stroke-width="1.5"/><text x="${lx + 18}" y="${legY + 9}">latency (max per bucket)</text>`);
+  const l2 = legY + 18;
+  out.push(
+    `<rect x="${PAD_X}" y="${l2}" width="10" height="10" fill="#ddf4ff" stroke="#d0d7de"/><text x="${PAD_X + 14}" y="${l2 + 9}">rollout phase</text>` +
+      `<rect x="${PAD_X + 110}" y="${l2}" width="10" height="10" fill="#fff1e5" stroke="#d0d7de"/><text x="${PAD_X + 124}" y="${l2 + 9}">rollback phase</text>` +
+      `<text x="${PAD_X + 230}" y="${l2 + 9}" fill="#57606a">bucket = ${esc(fmtDuration(bucketMs))}, ≤ ${maxPerBucket} samples; colour = worst outcome in it</text>`,
+  );
+  out.push(`</g></svg>`);
+  return out.join("\n");
+}
+
+function bucketTitle(k: Bucket): string {
+  const parts = [`${clock(k.tStart)}–${clock(k.tEnd)} UTC`, `${k.count} sample${k.count === 1 ? "" : "s"}`];
+  if (k.failed) {
+    const classes = OUTCOME_CLASSES.filter((o) => o.cls !== "ok" && k.byClass[o.cls]).map((o) => `${k.byClass[o.cls]} ${o.label}`);
+    const statuses = [...k.statuses.entries()].map(([s, n]) => `${s}×${n}`).join(", ");
+    parts.push(`${k.failed} failed (${classes.join(", ")}${statuses ? `; ${statuses}` : ""})`);
+    if (k.firstError) parts.push(k.firstError);
+  }
+  parts.push(`max latency ${k.maxLatency} ms, mean ${Math.round(k.sumLatency / k.count)} ms`);
+  if (k.lastVersion) parts.push(`version ${k.lastVersion}`);
+  return parts.join(" · ");
+}
+
+/** Rollout and rollback spans: from the samples of each phase, the rollback from its request mark. */
+function phaseSpans(samples: TimelineSample[], marks: TimelineMark[], end: number): { phase: "rollout" | "rollback"; from: number; to: number }[] {
+  let r0 = Infinity, r1 = -Infinity, b0 = Infinity, b1 = -Infinity;
+  for (const s of samples) {
+    if (s.phase === "rolling_back") {
+      b0 = Math.min(b0, s.at);
+      b1 = Math.max(b1, s.at);
+    } else {
+      r0 = Math.min(r0, s.at);
+      r1 = Math.max(r1, s.at);
+    }
+  }
+  const requested = marks.find((m) => m.name === "rollback_requested");
+  if (requested) {
+    b0 = Math.min(b0, requested.at);
+    // requested but no rollback sample yet: the rollback runs to the end of the picture
+    b1 = b1 === -Infinity ? end : Math.max(b1, requested.at);
+  }
+  const spans: { phase: "rollout" | "rollback"; from: number; to: number }[] = [];
+  // the rollout runs until the rollback starts (or its last sample)
+  if (r0 <= r1) spans.push({ phase: "rollout", from: r0, to: b0 === Infinity ? r1 : Math.max(r0, b0) });
+  if (b0 <= b1) spans.push({ phase: "rollback", from: b0, to: b1 });
+  return spans;
+}
+
+function niceCeil(n: number): number {
+  const p = 10 ** Math.floor(Math.log10(n));
+  for (const m of [1, 2, 2.5, 5, 10]) if (m * p >= n) return m * p;
+  return 10 * p;
+}
+
+function tickStep(spanMs: number): number {
+  for (const s of [100, 250, 500, 1_000, 2_000, 5_000, 10_000, 15_000, 30_000, 60_000, 120_000, 300_000, 600_000, 1_800_000, 3_600_000]) {
+    if (spanMs / s <= 10) return s;
+  }
+  return Math.ceil(spanMs / 10 / 3_600_000) * 3_600_000;
+}
+
+function fmtDuration(ms: number): string {
+  if (ms < 1_000) return `${ms} ms`;
+  const s = ms / 1_000;
+  if (s < 60) return `${Number.isInteger(s) ? s : s.toFixed(1)} s`;
+  const m = Math.floor(s / 60);
+  const rest = Math.round(s - m * 60);
+  return rest ? `${m} min ${rest} s` : `${m} min`;
+}
+
+/** HH:MM:SS.mmm (UTC) */
+export function clock(t: number): string {
+  return new Date(t).toISOString().slice(11, 23);
+}
