@@ -1,6 +1,96 @@
-// Slack notifications of deploy changes (response_url follow-ups, the incoming webhook).
-// (Filled in by the Slack issue; the rollout engine calls notifyDeploy on every `notify` effect.)
+// Slack notifications of deploy changes. A deploy requested from Slack follows up on its
+// response_url (Slack allows 5 uses within 30 minutes: phase changes, the last one kept for the
+// verdict); other deploys post their start and verdict to the optional incoming webhook. A
+// rollback is always posted. Nothing here throws: a notification is never worth a failed rollout.
 import type { Config } from "../config";
+import { isTerminal, type Status } from "../rollout/state";
 import type { DeployRow } from "../store/deploys";
+import { type SlackMessage, deployMessage } from "../slack/messages";
 
-export async function notifyDeploy(_config: Config, _db: D1Database, _deploy: DeployRow): Promise<void> {}
+/** Slack accepts at most this many messages on one response_url … */
+export const SLACK_FOLLOW_UPS = 5;
+/** … within this long after the command. */
+export const RESPONSE_URL_LIFETIME_MS = 30 * 60_000;
+/** Slack answers webhooks in well under a second; a hung post must not hold the rollout's alarm. */
+export const SLACK_POST_TIMEOUT_MS = 5_000;
+
+const ROLLBACK_STATUSES: ReadonlySet<Status> = new Set(["rolling_back", "rolled_back", "rollback_failed"]);
+/** Verdicts of deploys that started; a queued request superseded or cancelled is not news for the channel. */
+const CHANNEL_VERDICTS: ReadonlySet<Status> = new Set(["succeeded", "failed", "rolled_back", "rollback_failed"]);
+const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]"]);
+
+/** Slack's response_url is https; plain http only towards loopback (local runs, tests). */
+export function isAllowedResponseUrl(url: string): boolean {
+  try {
+    const u = new URL(url);
+    return u.protocol === "https:" || (u.protocol === "http:" && LOOPBACK_HOSTS.has(u.hostname));
+  } catch {
+    return false;
+  }
+}
+
+/** POSTs a message to a response_url or incoming webhook. Never throws; false when it did not land. */
+export async function postSlack(url: string, message: SlackMessage & { replace_original?: boolean }): Promise<boolean> {
+  try {
+    const res = await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(message),
+      signal: AbortSignal.timeout(SLACK_POST_TIMEOUT_MS),
+    });
+    if (res.ok) {
+      await res.body?.cancel();
+      return true;
+    }
+    console.warn(JSON.stringify({ msg: "slack post refused", status: res.status, body: (await res.text()).slice(0, 200) }));
+  } catch (e) {
+    console.warn(JSON.stringify({ msg: "slack post failed", error: String(e) }));
+  }
+  return false;
+}
+
+/**
+ * Takes one of the deploy's response_url uses, atomically (guarded UPDATE; zero rows = none left).
+ * Progress messages leave the last use for the verdict.
+ */
+async function claimFollowUp(db: D1Database, deployId: string, purpose: "progress" | "verdict"): Promise<boolean> {
+  const limit = purpose === "verdict" ? SLACK_FOLLOW_UPS : SLACK_FOLLOW_UPS - 1;
+  const r = await db.prepare("UPDATE deploys SET notify_count = notify_count + 1 WHERE id = ? AND notify_count < ?").bind(deployId, limit).run();
+  return r.meta.changes > 0;
+}
+
+async function followUp(config: Config, db: D1Database, d: DeployRow, message: SlackMessage, purpose: "progress" | "verdict", now: number): Promise<boolean> {
+  if (!d.notify_url || !isAllowedResponseUrl(d.notify_url)) return false;
+  if (now - d.created_at >= RESPONSE_URL_LIFETIME_MS) return false;
+  if (!(await claimFollowUp(db, d.id, purpose))) return false;
+  return postSlack(d.notify_url, { ...message, replace_original: false });
+}
+
+/** The in-channel announcement of a request accepted from Slack (counts as one follow-up). */
+export async function announceDeploy(config: Config, db: D1Database, d: DeployRow, now = Date.now()): Promise<boolean> {
+  try {
+    return await followUp(config, db, d, deployMessage(config, { ...d, status: "queued" }, "in_channel"), "progress", now);
+  } catch (e) {
+    console.error(JSON.stringify({ msg: "slack announce failed", deploy_id: d.id, error: String(e) }));
+    return false;
+  }
+}
+
+/** Called by the rollout engine on every notify effect, with the deploy as it is after the transition. */
+export async function notifyDeploy(config: Config, db: D1Database, deploy: DeployRow, now = Date.now()): Promise<void> {
+  try {
+    const rollback = ROLLBACK_STATUSES.has(deploy.status);
+    const webhook = config.SLACK_NOTIFY_WEBHOOK_URL;
+    if (deploy.notify_url) {
+      const purpose = isTerminal(deploy.status) ? "verdict" : "progress";
+      const sent = await followUp(config, db, deploy, deployMessage(config, deploy, "in_channel"), purpose, now);
+      // a rollback is always posted: when the response_url can no longer carry it, the channel does
+      if (!sent && rollback && webhook) await postSlack(webhook, deployMessage(config, deploy));
+      return;
+    }
+    if (!webhook) return;
+    if (deploy.status === "deploying" || rollback || CHANNEL_VERDICTS.has(deploy.status)) await postSlack(webhook, deployMessage(config, deploy));
+  } catch (e) {
+    console.error(JSON.stringify({ msg: "slack notify failed", deploy_id: deploy.id, status: deploy.status, error: String(e) }));
+  }
+}

@@ -1,0 +1,86 @@
+// Commit look-ups for `/deploy <ref>`: a SHA, short SHA or branch → the full SHA, and whether the
+// commit's CI is green (check runs and the combined commit status), naming what is not.
+import type { Octokit } from "@octokit/rest";
+
+/** Check runs are read 100 a page; more than this many pages is refused rather than half-read. */
+export const MAX_CHECK_RUN_PAGES = 5;
+/** Every GitHub call of a Slack command is bounded; the background work must end well within 30 s. */
+export const GITHUB_CALL_TIMEOUT_MS = 8_000;
+
+const FULL_SHA = /^[0-9a-f]{40}$/i;
+const PASSING_CONCLUSIONS = new Set(["success", "neutral", "skipped"]);
+
+export type ResolveResult = { ok: true; sha: string } | { ok: false; reason: "not_found" | "error"; message: string };
+
+export type ChecksVerdict =
+  | { kind: "green"; checks: number; statuses: number }
+  /** at least one check run or status failed: the names of those that did */
+  | { kind: "red"; failing: string[] }
+  /** nothing failed, but something is still running or queued */
+  | { kind: "pending"; running: string[] }
+  | { kind: "error"; message: string };
+
+const repoParts = (repository: string) => {
+  const [owner, repo] = repository.split("/");
+  return { owner, repo };
+};
+const bounded = () => ({ request: { signal: AbortSignal.timeout(GITHUB_CALL_TIMEOUT_MS) } });
+
+/** Resolves a full SHA (checking that it exists), an abbreviated SHA or a branch to the commit's full SHA. */
+export async function resolveRef(octokit: Octokit, repository: string, ref: string): Promise<ResolveResult> {
+  try {
+    const { data } = await octokit.rest.repos.getCommit({ ...repoParts(repository), ref, per_page: 1, ...bounded() });
+    if (!FULL_SHA.test(data.sha)) return { ok: false, reason: "error", message: `GitHub answered an unexpected SHA for ${ref}` };
+    if (FULL_SHA.test(ref) && data.sha.toLowerCase() !== ref.toLowerCase()) return { ok: false, reason: "not_found", message: `no commit ${ref}` };
+    return { ok: true, sha: data.sha.toLowerCase() };
+  } catch (e) {
+    const status = (e as { status?: number }).status;
+    // 404: no such branch/commit; 422: "No commit found for SHA" (an abbreviation that matches nothing)
+    if (status === 404 || status === 422) return { ok: false, reason: "not_found", message: `no branch or commit named ${ref} in ${repository}` };
+    return { ok: false, reason: "error", message: `GitHub look-up of ${ref} failed: ${describe(e)}` };
+  }
+}
+
+/**
+ * Green means: every check run completed as success, neutral or skipped, and the combined status
+ * is `success` — or `pending` with no statuses at all (GitHub's answer for a repository that
+ * reports only through Actions check runs). A failure anywhere wins over something still running.
+ */
+export async function checksVerdict(octokit: Octokit, repository: string, sha: string): Promise<ChecksVerdict> {
+  const { owner, repo } = repoParts(repository);
+  try {
+    const runs: { name: string; status: string; conclusion: string | null }[] = [];
+    for (let page = 1; ; page++) {
+      const { data } = await octokit.rest.checks.listForRef({ owner, repo, ref: sha, per_page: 100, page, ...bounded() });
+      runs.push(...data.check_runs.map((r) => ({ name: r.name, status: r.status, conclusion: r.conclusion })));
+      if (data.check_runs.length < 100 || runs.length >= data.total_count) break;
+      if (page >= MAX_CHECK_RUN_PAGES) return { kind: "error", message: `more than ${MAX_CHECK_RUN_PAGES * 100} check runs on ${sha.slice(0, 7)}; not checking them all` };
+    }
+    const { data: combined } = await octokit.rest.repos.getCombinedStatusForRef({ owner, repo, ref: sha, per_page: 100, ...bounded() });
+
+    const failing = [
+      ...runs.filter((r) => r.status === "completed" && !PASSING_CONCLUSIONS.has(r.conclusion ?? "")).map((r) => `${r.name} (${r.conclusion ?? "no conclusion"})`),
+      ...combined.statuses.filter((s) => s.state === "failure" || s.state === "error").map((s) => `${s.context} (${s.state})`),
+    ];
+    if (failing.length || combined.state === "failure" || combined.state === "error") {
+      return { kind: "red", failing: failing.length ? failing : [`combined status ${combined.state}`] };
+    }
+    const running = [
+      ...runs.filter((r) => r.status !== "completed").map((r) => `${r.name} (${r.status})`),
+      ...combined.statuses.filter((s) => s.state === "pending").map((s) => `${s.context} (pending)`),
+    ];
+    const combinedOk = combined.state === "success" || (combined.state === "pending" && combined.statuses.length === 0 && combined.total_count === 0);
+    if (running.length || !combinedOk) return { kind: "pending", running: running.length ? running : [`combined status ${combined.state}`] };
+    return { kind: "green", checks: runs.length, statuses: combined.statuses.length };
+  } catch (e) {
+    return { kind: "error", message: `GitHub check look-up for ${sha.slice(0, 7)} failed: ${describe(e)}` };
+  }
+}
+
+function describe(e: unknown): string {
+  const status = (e as { status?: number }).status;
+  if (status) return `HTTP ${status}`;
+  const name = (e as { name?: string }).name;
+  if (name === "TimeoutError" || name === "AbortError") return `no answer within ${GITHUB_CALL_TIMEOUT_MS / 1000} s`;
+  return String((e as Error)?.message ?? e);
+}

@@ -1,0 +1,17 @@
+// Environments for the Slack `/deploy` tests. Nothing is deployed: agent and probes point at a
+// closed port, so a rollout that starts fails fast ("nothing changed").
+import type { ServerInfo } from "../servers/types";
+
+export function environments(_servers: Record<string, ServerInfo>) {
+  const closed = "http://127.0.0.1:9";
+  const env = { agent_url: closed, deploy_refs: ["refs/heads/main"], probes: [{ url: `${closed}/health` }] };
+  return {
+    "slack-deploy": env,
+    "slack-slow": env,
+    "slack-locked": env,
+    "slack-lock": env,
+    "slack-rollback": env,
+    "slack-status": env,
+    "slack-notify": env,
+  };
+}
