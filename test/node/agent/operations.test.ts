@@ -52,6 +52,11 @@ function ops(o: Partial<Config> = {}) {
   };
   return new Operations(config, new Docker(config.docker));
 }
+/** The operation a start() returned (started or existing); fails the test when it was refused as busy. */
+function opOf(r: ReturnType<Operations["start"]>) {
+  if (r.kind === "busy") throw new Error(`unexpectedly busy with ${r.running.id}`);
+  return r.op;
+}
 const argv = () => (existsSync(path.join(dir, "argv.log")) ? readFileSync(path.join(dir, "argv.log"), "utf8").trim().split("\n") : []);
 async function settled(o: Operations, id: string, ms = 8000) {
   const until = Date.now() + ms;
@@ -65,8 +70,7 @@ async function settled(o: Operations, id: string, ms = 8000) {
 describe("Operations", () => {
   test("a missing image fails the operation before docker stack deploy runs", async () => {
     const o = ops();
-    const r = o.start({ deploy_id: "d1", sha: MISSING }, "rid");
-    const op = await settled(o, r.op.id);
+    const op = await settled(o, opOf(o.start({ deploy_id: "d1", sha: MISSING }, "rid")).id);
     expect(op.state).toBe("failed");
     expect(op.error).toMatch(`image x/app:${MISSING} of service app not found locally; nothing was deployed`);
     expect(argv().some((l) => l.includes("stack deploy"))).toBe(false);
@@ -74,15 +78,16 @@ describe("Operations", () => {
 
   test("checks the registry (docker manifest inspect) unless AGENT_RESOLVE_IMAGE is never", async () => {
     const o = ops({ resolveImage: "always" });
-    const op = await settled(o, o.start({ deploy_id: "d1", sha: MISSING }, "rid").op.id);
+    const op = await settled(o, opOf(o.start({ deploy_id: "d1", sha: MISSING }, "rid")).id);
     expect(op.error).toContain("not found in the registry");
     expect(argv()).toContain(`GIT_COMMIT= manifest inspect x/app:${MISSING}`);
   });
 
   test("one at a time: the same deploy_id+sha returns the running operation, anything else is busy", async () => {
     const o = ops();
-    const first = o.start({ deploy_id: "d1", sha: SHA }, "r1");
-    expect(first.kind).toBe("started");
+    const started = o.start({ deploy_id: "d1", sha: SHA }, "r1");
+    expect(started.kind).toBe("started");
+    const first = { op: opOf(started) };
     const again = o.start({ deploy_id: "d1", sha: SHA }, "r2");
     expect(again).toMatchObject({ kind: "existing", op: { id: first.op.id } });
     expect(o.start({ deploy_id: "d2", sha: SHA }, "r3")).toMatchObject({ kind: "busy", running: { id: first.op.id } });
@@ -92,7 +97,7 @@ describe("Operations", () => {
 
   test("runs stack deploy by argv with GIT_COMMIT, and fails after AGENT_DEPLOY_TIMEOUT_S without a verdict", async () => {
     const o = ops({ deployTimeoutS: 2 });
-    const r = o.start({ deploy_id: "d1", sha: SHA }, "rid");
+    const r = { op: opOf(o.start({ deploy_id: "d1", sha: SHA }, "rid")) };
     const op = await settled(o, r.op.id);
     expect(argv()).toContain(`GIT_COMMIT=${SHA} stack deploy --with-registry-auth --resolve-image never -c ${path.join(dir, "compose.yml")} lab`);
     expect(op.state).toBe("failed");
@@ -104,7 +109,7 @@ describe("Operations", () => {
   test("a failing docker stack deploy fails the operation with its message", async () => {
     writeFileSync(path.join(dir, "deploy-fails"), "");
     const o = ops();
-    const op = await settled(o, o.start({ deploy_id: "d1", sha: SHA }, "rid").op.id);
+    const op = await settled(o, opOf(o.start({ deploy_id: "d1", sha: SHA }, "rid")).id);
     expect(op.state).toBe("failed");
     expect(op.error).toBe("docker stack deploy exited 1: failed to create service lab_app: boom");
     expect(op.log_tail.some((l) => l.includes("failed to create service lab_app: boom"))).toBe(true);
@@ -112,7 +117,7 @@ describe("Operations", () => {
 
   test("a docker binary that cannot run fails the operation instead of hanging", async () => {
     const o = ops({ docker: path.join(dir, "no-such-docker") });
-    const op = await settled(o, o.start({ deploy_id: "d1", sha: SHA }, "rid").op.id);
+    const op = await settled(o, opOf(o.start({ deploy_id: "d1", sha: SHA }, "rid")).id);
     expect(op.state).toBe("failed");
     expect(op.error).toMatch(/agent error: docker service ls failed/);
   });
