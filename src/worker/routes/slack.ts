@@ -10,7 +10,8 @@ export const slack = newApp();
 
 slack.post("/", async (c) => {
   const config = c.get("config");
-  const raw = await c.req.text();
+  // the exact bytes Slack signed (read as bytes: workerd warns about .text() on a form body)
+  const raw = new TextDecoder().decode(await c.req.arrayBuffer());
   const now = Date.now();
   const verified = await verifySlackRequest(raw, c.req.raw.headers, config.SLACK_SIGNING_SECRET, { now });
   if (!verified.ok) throw unauthorized(`slack signature: ${verified.reason}`);
