@@ -1,4 +1,159 @@
-// Route group: deploys (to be filled in by its issue).
-import { newApp } from "../app";
+// Route group /v1/deploys: CI's authenticated intake (GitHub Actions OIDC) and the deploy reads.
+// CI: POST / with its OIDC token; it may poll GET /:id with that same token (reads never consume
+// the jti, so one token serves a whole `?wait=` polling loop until it expires).
+// People and tools: API_TOKEN for reads, the list and cancel.
+import type { Context } from "hono";
+import { z } from "zod";
+import { type AppEnv, coordinator, newApp } from "../app";
+import { bearerToken, hasApiToken, requireApiToken } from "../auth/api-token";
+import { jwksFor } from "../auth/jwks";
+import { type GithubOidcClaims, CLOCK_SKEW_SECONDS, authorizeDeploy, trustPolicy, verifyGithubOidc } from "../auth/oidc";
+import { ApiError, unauthorized } from "../errors";
+import type { SubmitResult } from "../rollout/coordinator";
+import { deployJson, getDeploy, listDeploys, listEvents } from "../store/deploys";
 
-export const deploys = newApp();
+/** A full commit SHA: 40 lowercase hex (images are tagged by it; short SHAs are ambiguous). */
+export const SHA = /^[0-9a-f]{40}$/;
+/** ?wait= may hold a request this long (DESIGN: N ≤ 25 s). */
+export const MAX_WAIT_SECONDS = 25;
+/** How often a long-poll re-reads the deploy: 25 reads at most per request, well under 50 subrequests. */
+export const WAIT_POLL_MS = 1_000;
+/** GET /v1/deploys?limit=: 1–100, default 20. */
+export const LIST_LIMIT = { min: 1, max: 100, default: 20 } as const;
+
+const DeployRequestSchema = z.strictObject({ environment: z.string().min(1).max(100), sha: z.string() });
+
+/** Parses a raw body as JSON, then by the schema: 400 invalid_json / bad_request naming the field. */
+export function parseBody<T extends z.ZodType>(raw: string, schema: T, opts: { emptyAs?: unknown } = {}): z.infer<T> {
+  let value: unknown;
+  if (raw.trim() === "" && opts.emptyAs !== undefined) value = opts.emptyAs;
+  else {
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      throw new ApiError("invalid_json", "request body is not valid JSON");
+    }
+  }
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ApiError("bad_request", `${issue.path.length ? issue.path.join(".") : "body"}: ${issue.message}`);
+  }
+  return parsed.data;
+}
+
+export function requireSha(sha: string): string {
+  if (!SHA.test(sha)) throw new ApiError("invalid_sha", "sha must be a full commit SHA: 40 lowercase hex characters");
+  return sha;
+}
+
+export function requireEnvironment(c: Context<AppEnv>, name: string) {
+  const e = c.get("config").ENVIRONMENTS[name];
+  if (!e) throw new ApiError("unknown_environment", `unknown environment ${JSON.stringify(name)}`);
+  return e;
+}
+
+/**
+ * The actor of an API_TOKEN request: "api", or "api:<name>" when the caller says who it is in
+ * X-Actor (self-declared by a holder of the token, so it is marked as such, never trusted alone).
+ */
+export function apiActor(c: Context<AppEnv>): string {
+  const who = c.req.header("x-actor")?.trim();
+  return who && /^[\w.@+-]{1,64}$/.test(who) ? `api:${who}` : "api";
+}
+
+/** Verifies the request's GitHub OIDC bearer token (401 on failure); does not consume the jti. */
+async function requireOidc(c: Context<AppEnv>): Promise<GithubOidcClaims> {
+  const token = bearerToken(c.req.header("authorization"));
+  if (!token) throw unauthorized("no bearer token");
+  const config = c.get("config");
+  const now = Date.now();
+  const r = await verifyGithubOidc(token, trustPolicy(config), { now, jwks: jwksFor(config.GITHUB_OIDC_JWKS_URL).resolver(now) });
+  if (!r.ok) throw unauthorized(`oidc: ${r.reason}`);
+  return r.claims;
+}
+
+/** Maps a coordinator answer to the HTTP answer every intake route gives. */
+export function submitResponse(c: Context<AppEnv>, r: SubmitResult) {
+  switch (r.kind) {
+    case "created":
+      return c.json({ deploy: r.deploy }, 202);
+    case "existing":
+      return c.json({ deploy: r.deploy }, 200);
+    case "locked":
+      throw new ApiError("environment_locked", `environment is locked: ${r.lock?.reason ?? "no reason given"}`);
+    case "replay":
+      throw unauthorized("token (jti) already used");
+  }
+}
+
+export const deploys = newApp()
+  .post("/", async (c) => {
+    // raw bytes first (the body limit has already answered 413 over 64 KiB), then who is asking
+    const raw = await c.req.text();
+    const claims = await requireOidc(c);
+    const body = parseBody(raw, DeployRequestSchema);
+    const sha = requireSha(body.sha);
+    const environment = requireEnvironment(c, body.environment).name;
+    const denied = authorizeDeploy(claims, trustPolicy(c.get("config")), { environment, sha });
+    if (denied && !denied.ok) throw new ApiError("forbidden", "this token may not deploy this request", `oidc: ${denied.reason}`);
+
+    const r = await coordinator(c.env, environment).submit({
+      environment,
+      sha,
+      trigger: { source: "ci", actor: claims.actor },
+      idempotency_key: `${environment}:${sha}:${claims.run_id}:${claims.run_attempt}`,
+      run_id: claims.run_id,
+      run_attempt: claims.run_attempt,
+      ref: claims.ref,
+      jti: { id: claims.jti, expires_at: (claims.exp + CLOCK_SKEW_SECONDS) * 1000 },
+    });
+    console.log(JSON.stringify({ msg: "ci deploy request", environment, sha, result: r.kind, repository: claims.repository, run_id: claims.run_id, actor: claims.actor }));
+    return submitResponse(c, r);
+  })
+  .get("/", requireApiToken, async (c) => {
+    const environment = c.req.query("environment");
+    if (environment !== undefined) requireEnvironment(c, environment);
+    const limitParam = c.req.query("limit");
+    let limit: number = LIST_LIMIT.default;
+    if (limitParam !== undefined) {
+      limit = /^[0-9]{1,3}$/.test(limitParam) ? Number(limitParam) : Number.NaN;
+      if (!(limit >= LIST_LIMIT.min && limit <= LIST_LIMIT.max)) throw new ApiError("bad_request", `limit must be an integer from ${LIST_LIMIT.min} to ${LIST_LIMIT.max}`);
+    }
+    const rows = await listDeploys(c.env.DB, { environment, limit });
+    return c.json({ deploys: rows.map((d) => deployJson(d)) });
+  })
+  .get("/:id", async (c) => {
+    if (!hasApiToken(c)) await requireOidc(c); // either credential reads; neither consumes anything
+    const waitParam = c.req.query("wait");
+    let wait = 0;
+    if (waitParam !== undefined) {
+      wait = /^[0-9]{1,2}$/.test(waitParam) ? Number(waitParam) : Number.NaN;
+      if (!(wait >= 0 && wait <= MAX_WAIT_SECONDS)) throw new ApiError("bad_request", `wait must be an integer from 0 to ${MAX_WAIT_SECONDS} (seconds)`);
+    }
+    const db = c.env.DB;
+    const id = c.req.param("id");
+    let d = await getDeploy(db, id);
+    if (!d) throw new ApiError("not_found", "no such deploy");
+    // Long-poll: answer as soon as the deploy changes, or after `wait` seconds. A finished deploy
+    // will not change again, so it is answered at once.
+    if (wait > 0 && d.finished_at === null) {
+      const seen = d.updated_at;
+      const deadline = Date.now() + wait * 1000;
+      while (Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, Math.min(WAIT_POLL_MS, deadline - Date.now())));
+        const row = await db.prepare("SELECT updated_at FROM deploys WHERE id = ?").bind(id).first<{ updated_at: number }>();
+        if (row && row.updated_at !== seen) break;
+      }
+      d = (await getDeploy(db, id))!;
+    }
+    return c.json({ deploy: deployJson(d, await listEvents(db, id)) });
+  })
+  .post("/:id/cancel", requireApiToken, async (c) => {
+    const id = c.req.param("id");
+    const d = await getDeploy(c.env.DB, id);
+    if (!d) throw new ApiError("not_found", "no such deploy");
+    const r = await coordinator(c.env, d.environment).cancel(d.environment, id, apiActor(c));
+    if (!r.ok) throw new ApiError(r.code, r.message);
+    return c.json({ deploy: r.value });
+  });
