@@ -57,6 +57,12 @@ export const OperationSchema = z.object({
   running_sha_before: z.string().regex(SHA_RE).nullable(),
   /** Image per service before this operation (service name → image reference). */
   previous_images: z.record(z.string(), z.string()).optional(),
+  /**
+   * Where the operation was when it ended or is now: `preflight` (image and compose checks — a
+   * failure here changed nothing, so the Worker ends the deploy `failed` instead of rolling back)
+   * or `deploy` (services may have changed). Optional: an agent without it is judged by its error.
+   */
+  stage: z.enum(["preflight", "deploy"]).optional(),
 });
 export type Operation = z.infer<typeof OperationSchema>;
 

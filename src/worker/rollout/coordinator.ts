@@ -17,7 +17,7 @@ import {
   transitionStmts,
 } from "../store/deploys";
 import { type EnvironmentRow, ensureEnvironmentStmt, getEnvironment, lockJson, lockStmts, unlockStmts } from "../store/environments";
-import { runEffects, tick } from "./engine";
+import { runEffects, settleStalled, tick } from "./engine";
 import { type DeployEvent, type Effect, isTerminal, transition } from "./state";
 
 export interface SubmitRequest {
@@ -197,6 +197,12 @@ export class EnvironmentCoordinator extends DurableObject<Env> {
     if (!(await this.loadName())) return;
     const next = await tick(this);
     if (next !== null) await this.ctx.storage.setAlarm(next);
+  }
+
+  /** The watchdog's call: settle this environment's rollout if it stopped moving, then wake the engine. */
+  async settleStalled(environment: string, now: number): Promise<string | null> {
+    await this.remember(environment);
+    return settleStalled(this, now);
   }
 
   /** Wake the engine for this environment (used by the watchdog and after restarts). */

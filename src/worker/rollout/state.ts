@@ -29,7 +29,7 @@ export type DeployEvent =
   /** a rule tripped after the agent was asked to deploy (probes, agent failed, version, timeout) */
   | { type: "rule_tripped"; reason: string; rollback_sha: string | null; auto_rollback: boolean }
   /** the rollback converged, its soak window was clean and the old SHA is served */
-  | { type: "rollback_verified" }
+  | { type: "rollback_verified"; reason?: string }
   /** the rollback itself failed (rule, agent, timeout) */
   | { type: "rollback_tripped"; reason: string };
 
@@ -98,8 +98,8 @@ export function transition(d: DeployState, e: DeployEvent): TransitionResult {
     case "rolling_back":
       switch (e.type) {
         case "rollback_verified":
-          return done("rolled_back", null, [
-            ...(d.lock_after_rollback === false ? [] : [{ type: "lock", reason: "automatic rollback" } as Effect]),
+          return done("rolled_back", e.reason ?? null, [
+            ...(d.lock_after_rollback === false ? [] : [{ type: "lock", reason: `automatic rollback of ${d.sha.slice(0, 12)}${e.reason ? `: ${e.reason}` : ""}` } as Effect]),
             { type: "github_status", state: "failure" },
             { type: "release_environment" },
             { type: "notify" },

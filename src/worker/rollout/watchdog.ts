@@ -1,2 +1,23 @@
-// The cron watchdog: settles rollouts that stopped moving. (Filled in by the rollout issue.)
-export async function watchdog(_env: Env, _now: number): Promise<void> {}
+// The cron watchdog (every minute): settles rollouts that stopped moving and wakes every
+// coordinator with work, so a lost alarm never leaves an environment held or a queue stuck.
+import { coordinator } from "../app";
+import { loadConfig } from "../config";
+
+export async function watchdog(env: Env, now: number): Promise<void> {
+  const config = loadConfig(env as unknown as Record<string, unknown>);
+  const { results } = await env.DB.prepare(
+    "SELECT DISTINCT environment FROM deploys WHERE status IN ('queued','deploying','verifying','rolling_back')",
+  ).all<{ environment: string }>();
+  for (const { environment } of results) {
+    if (!config.ENVIRONMENTS[environment]) {
+      console.error(JSON.stringify({ msg: "watchdog: deploy in flight for an environment no longer configured", environment }));
+      continue;
+    }
+    try {
+      const settled = await coordinator(env, environment).settleStalled(environment, now);
+      if (settled) console.error(JSON.stringify({ msg: "watchdog settled a stalled rollout", environment, deploy_id: settled }));
+    } catch (e) {
+      console.error(JSON.stringify({ msg: "watchdog: coordinator failed", environment, error: String((e as Error)?.message ?? e) }));
+    }
+  }
+}

@@ -1,0 +1,106 @@
+// The agent client: every call signed with AGENT_SIGNING_KEY (EdDSA, bound to method, path and body),
+// every answer parsed by the protocol's zod schemas, every failure put in one of a few classes the
+// rollout engine can act on.
+import { ErrorBodySchema, type Operation, OperationSchema } from "../../protocol/agent";
+import { signAgentToken } from "../../protocol/agent-token";
+
+/** One agent call never waits longer than this: a slice of the probe loop must stay short. */
+export const AGENT_CALL_TIMEOUT_MS = 5_000;
+
+export type AgentResult =
+  | { kind: "ok"; status: number; op: Operation }
+  /** the agent answered 4xx: it understood and said no (409 busy, 400, 401, 404 unknown operation) */
+  | { kind: "refused"; status: number; code: string; message: string }
+  /** no answer: connection refused, DNS, timeout, or a 5xx from something in between */
+  | { kind: "unreachable"; message: string }
+  /** an answer that is not the agent's protocol */
+  | { kind: "garbage"; status: number; message: string };
+
+export interface AgentTarget {
+  /** the environment's agent_url, possibly with a path prefix (https://host/prefix) */
+  agentUrl: string;
+  privateJwk: JsonWebKey;
+}
+
+/** `POST /v1/deployments` {deploy_id, sha}: 202 with the operation (a retry of the same pair returns the same operation). */
+export function requestDeployment(t: AgentTarget, deployId: string, sha: string, now: number): Promise<AgentResult> {
+  return call(t, "POST", "/v1/deployments", JSON.stringify({ deploy_id: deployId, sha }), now);
+}
+
+/** `GET /v1/deployments/:id`: the operation's state (404 once the agent forgot it, e.g. after a restart). */
+export function getOperation(t: AgentTarget, operationId: string, now: number): Promise<AgentResult> {
+  return call(t, "GET", `/v1/deployments/${encodeURIComponent(operationId)}`, "", now);
+}
+
+/** The URL to request and the `htu` to sign: agent_url's own path is a prefix of every agent path. */
+export function agentRequestTarget(agentUrl: string, path: string): { url: string; audience: string; htu: string } {
+  const base = new URL(agentUrl);
+  const prefix = base.pathname.replace(/\/+$/, "");
+  const htu = `${prefix}${path}`;
+  return { url: `${base.origin}${htu}`, audience: base.origin, htu };
+}
+
+async function call(t: AgentTarget, method: "GET" | "POST", path: string, body: string, now: number): Promise<AgentResult> {
+  const { url, audience, htu } = agentRequestTarget(t.agentUrl, path);
+  const token = await signAgentToken({ privateJwk: t.privateJwk, audience, method, path: htu, body, now });
+  let res: Response;
+  try {
+    res = await fetch(url, {
+      method,
+      headers: { authorization: `Bearer ${token}`, ...(method === "POST" ? { "content-type": "application/json" } : {}) },
+      body: method === "POST" ? body : undefined,
+      redirect: "manual",
+      signal: AbortSignal.timeout(AGENT_CALL_TIMEOUT_MS),
+    });
+  } catch (e) {
+    return { kind: "unreachable", message: `${method} ${url}: ${errorText(e)}` };
+  }
+  let text: string;
+  try {
+    text = await res.text();
+  } catch (e) {
+    return { kind: "unreachable", message: `${method} ${url}: reading the answer: ${errorText(e)}` };
+  }
+  if (res.status >= 500) return { kind: "unreachable", message: `${method} ${url}: ${res.status} ${text.slice(0, 200)}` };
+  const json = parseJson(text);
+  if (res.status >= 400) {
+    const err = ErrorBodySchema.safeParse(json);
+    return err.success
+      ? { kind: "refused", status: res.status, code: err.data.error.code, message: err.data.error.message }
+      : { kind: "refused", status: res.status, code: "unknown", message: text.slice(0, 200) || `status ${res.status}` };
+  }
+  const expected = method === "POST" ? 202 : 200;
+  if (res.status !== expected) return { kind: "garbage", status: res.status, message: `${method} ${url}: expected ${expected}, got ${res.status}` };
+  const op = OperationSchema.safeParse(json);
+  if (!op.success) {
+    const i = op.error.issues[0];
+    return { kind: "garbage", status: res.status, message: `${method} ${url}: not an operation (${i.path.join(".") || "body"}: ${i.message})` };
+  }
+  return { kind: "ok", status: res.status, op: op.data };
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function errorText(e: unknown): string {
+  const err = e as Error;
+  if (err?.name === "TimeoutError") return `no answer within ${AGENT_CALL_TIMEOUT_MS} ms`;
+  return err?.message ?? String(e);
+}
+
+/** A one-line description of a failed call, for reasons and logs. */
+export function describeAgentFailure(r: Exclude<AgentResult, { kind: "ok" }>): string {
+  switch (r.kind) {
+    case "refused":
+      return `agent refused (${r.status} ${r.code}): ${r.message}`;
+    case "unreachable":
+      return `agent unreachable: ${r.message}`;
+    case "garbage":
+      return `agent answered garbage: ${r.message}`;
+  }
+}

@@ -1,0 +1,75 @@
+// One probe: fetch a public URL from outside the VPS the way a user would, and class the answer.
+// Only 2xx passes; redirects are not followed (a 301 to a maintenance page is not "up"); a timeout
+// is told apart from a connection error, as kamal-proxy's health check does.
+import type { Outcome, Sample, SamplePhase } from "../store/samples";
+import type { EnvironmentConfig } from "../config";
+
+export type VersionSource = NonNullable<EnvironmentConfig["version"]>;
+
+/** What a fired probe gives back: a sample, or null when the slice aborted it (it never finished). */
+export type ProbeResult = Omit<Sample, "deploy_id" | "phase" | "counted"> | null;
+
+/** Largest body read for the version field: a version endpoint is small; anything bigger is not read. */
+const MAX_VERSION_BODY = 64 * 1024;
+
+export async function probe(url: string, opts: { timeoutMs: number; version?: VersionSource; abort: AbortSignal; now?: () => number }): Promise<ProbeResult> {
+  const clock = opts.now ?? Date.now;
+  const at = clock();
+  const timeout = AbortSignal.timeout(opts.timeoutMs);
+  const signal = AbortSignal.any([timeout, opts.abort]);
+  const readsVersion = opts.version !== undefined && opts.version.url === url;
+  const result = (outcome: Outcome, status: number | null, version: string | null, error: string | null) => ({
+    url,
+    at,
+    latency_ms: clock() - at,
+    status,
+    outcome,
+    version,
+    error,
+  });
+  try {
+    const res = await fetch(url, { redirect: "manual", cache: "no-store", signal, headers: { "user-agent": "deploy-coordinator-probe" } });
+    let version: string | null = null;
+    if (readsVersion && "header" in opts.version!) {
+      version = res.headers.get(opts.version.header);
+      await res.body?.cancel();
+    } else if (readsVersion && "json_field" in opts.version!) {
+      const text = await res.text();
+      version = text.length <= MAX_VERSION_BODY ? jsonField(text, opts.version.json_field) : null;
+    } else {
+      await res.body?.cancel();
+    }
+    const ok = res.status >= 200 && res.status < 300;
+    return result(ok ? "ok" : "bad_status", res.status, version?.trim() || null, null);
+  } catch (e) {
+    if (opts.abort.aborted && !timeout.aborted) return null;
+    if (timeout.aborted) return result("timeout", null, null, `no answer within probe_timeout_ms ${opts.timeoutMs}`);
+    return result("error", null, null, (e as Error)?.message ?? String(e));
+  }
+}
+
+/** `version` or `build.sha` out of a JSON body; numbers and strings only. */
+export function jsonField(text: string, field: string): string | null {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  for (const part of field.split(".")) {
+    if (v === null || typeof v !== "object") return null;
+    v = (v as Record<string, unknown>)[part];
+  }
+  return typeof v === "string" || typeof v === "number" ? String(v) : null;
+}
+
+/** The URLs one round fetches: every probe, plus the version URL when it is not one of them. */
+export function roundUrls(env: Pick<EnvironmentConfig, "probes" | "version">): string[] {
+  const urls = env.probes.map((p) => p.url);
+  if (env.version && !urls.includes(env.version.url)) urls.push(env.version.url);
+  return [...new Set(urls)];
+}
+
+export function toSample(r: NonNullable<ProbeResult>, deployId: string, phase: SamplePhase, counted: boolean): Sample {
+  return { ...r, deploy_id: deployId, phase, counted };
+}
