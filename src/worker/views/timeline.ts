@@ -225,8 +225,8 @@ export function renderProbeTimeline(input: TimelineInput): string {
     );
   }
 
-  if (bands.length === 0) {
-    out.push(`<text x="${width / 2}" y="${bandsTop + BAND_H / 2}" text-anchor="middle" fill="#57606a">no probe samples</text>`);
+  if (totalSamples === 0) {
+    out.push(`<text x="${width / 2}" y="${(bandsTop + bandsBottom) / 2}" text-anchor="middle" fill="#57606a">no probe samples</text>`);
   }
 
   bands.forEach((band, bi) => {
