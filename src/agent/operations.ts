@@ -59,6 +59,7 @@ export class Operations {
         finished_at: null,
         running_sha_before: null,
         previous_images: {},
+        stage: "preflight",
       },
       tail: new LogTail(),
     };
@@ -117,6 +118,8 @@ export class Operations {
     if (this.clock() > deadline) return this.finish(e, "failed", timeoutWhy());
 
     // Judging starts from here: an UpdateStatus that started before this instant is not ours.
+    // From here on services may change, so a failure is the Worker's cue to roll back.
+    e.op.stage = "deploy";
     const deployStartedMs = this.clock();
     e.tail.push(`docker stack deploy --with-registry-auth --resolve-image ${config.resolveImage} -c ${config.composeFile} ${config.stack}`);
     const d = await docker.stackDeploy({

@@ -170,6 +170,7 @@ describe("deploying releases through the agent", () => {
     expect(op.state).toBe("failed");
     expect(op.error).toContain(`image ${appImage(LAB_SHAS.missing)} of service app not found locally`);
     expect(op.log_tail.some((l) => l.includes("docker stack deploy"))).toBe(false);
+    expect(op.stage).toBe("preflight");
     expect(serviceVersion()).toBe(versionBefore);
     expect((await agent.call("GET", "/v1/stack")).json).toEqual(stackBefore);
     await expectServed(LAB_SHAS.good2);
@@ -180,6 +181,7 @@ describe("deploying releases through the agent", () => {
     expect(op.state).toBe("failed");
     expect(op.error).toMatch(new RegExp(`service ${APP}: update rollback_\\w+: .+`));
     expect(op.running_sha_before).toBe(LAB_SHAS.good2);
+    expect(op.stage).toBe("deploy");
     await expectServed(LAB_SHAS.good2);
     // Let Swarm finish its own rollback before the next release (bounded).
     await waitFor("Swarm's rollback to complete", () => updateState() === "rollback_completed", 60_000, 250);

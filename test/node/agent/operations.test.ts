@@ -74,6 +74,7 @@ describe("Operations", () => {
     expect(op.state).toBe("failed");
     expect(op.error).toMatch(`image x/app:${MISSING} of service app not found locally; nothing was deployed`);
     expect(argv().some((l) => l.includes("stack deploy"))).toBe(false);
+    expect(op.stage).toBe("preflight");
   });
 
   test("checks the registry (docker manifest inspect) unless AGENT_RESOLVE_IMAGE is never", async () => {
@@ -112,6 +113,7 @@ describe("Operations", () => {
     const op = await settled(o, opOf(o.start({ deploy_id: "d1", sha: SHA }, "rid")).id);
     expect(op.state).toBe("failed");
     expect(op.error).toBe("docker stack deploy exited 1: failed to create service lab_app: boom");
+    expect(op.stage).toBe("deploy");
     expect(op.log_tail.some((l) => l.includes("failed to create service lab_app: boom"))).toBe(true);
   });
 
