@@ -7,6 +7,9 @@ export function environments(_servers: Record<string, ServerInfo>) {
   const env = { agent_url: closed, deploy_refs: ["refs/heads/main"], probes: [{ url: `${closed}/health` }] };
   return {
     "slack-deploy": env,
+    "slack-deploy-short": env,
+    // refusals only: nothing is ever queued here, so no failed rollout can lock it
+    "slack-refuse": env,
     "slack-slow": env,
     "slack-locked": env,
     "slack-lock": env,

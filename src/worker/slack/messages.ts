@@ -41,7 +41,7 @@ export function deployLink(config: Config, id: string, label = "details"): strin
 /** A Slack user id becomes a mention; anything else (CI actor, API) is shown as text. */
 export function who(actor: string | null): string {
   if (!actor) return "someone";
-  return /^[UW][A-Z0-9]{2,20}$/.test(actor) ? `<@${actor}>` : esc(actor);
+  return /^[UW][A-Z0-9_]{2,20}$/.test(actor) ? `<@${actor}>` : esc(actor);
 }
 
 /** Slack renders this in the reader's own time zone; the fallback is ISO UTC. */
