@@ -236,7 +236,7 @@ export function renderProbeTimeline(input: TimelineInput): string {
     const summary = OUTCOME_CLASSES.filter((o) => band.byClass[o.cls])
       .map((o) => `${band.byClass[o.cls]} ${o.label}`)
       .join(" · ");
-    out.push(`<g class="band" data-url="${esc(band.url)}" data-total="${band.total}" data-failed="${band.failed}">`);
+    out.push(`<g class="band" data-url="${esc(band.url)}" data-total="${band.total}" data-failed="${band.failed}" shape-rendering="crispEdges">`);
     out.push(`<text x="${PAD_X}" y="${y0 + 11}" fill="#24292f"><tspan font-weight="600">${esc(band.url)}</tspan> — ${band.total} samples${summary ? `: ${esc(summary)}` : ""}</text>`);
     out.push(`<rect x="${PAD_X}" y="${stripY}" width="${plotW}" height="${STRIP_H}" fill="none" stroke="#d0d7de"/>`);
     // OK buckets first, then failing ones by severity: the worst is drawn last, on top
@@ -260,8 +260,6 @@ export function renderProbeTimeline(input: TimelineInput): string {
     }
     // latency: max per bucket, on a scale shared by every band, broken where no samples were taken
     out.push(`<rect x="${PAD_X}" y="${latY}" width="${plotW}" height="${LAT_H}" fill="none" stroke="#eaeef2"/>`);
-    out.push(`<text x="${PAD_X + 2}" y="${latY + 9}" fill="#57606a" font-size="9">${latMax} ms</text>`);
-    out.push(`<text x="${PAD_X + 2}" y="${latY + LAT_H - 2}" fill="#57606a" font-size="9">0 ms</text>`);
     const ly = (ms: number) => latY + LAT_H - (Math.min(ms, latMax) / latMax) * (LAT_H - 2) - 1;
     let d = "";
     let prev = -2;
@@ -270,7 +268,10 @@ export function renderProbeTimeline(input: TimelineInput): string {
       d += `${k.index === prev + 1 ? "L" : "M"}${f1(cx)} ${f1(ly(k.maxLatency))}`;
       prev = k.index;
     }
-    if (d) out.push(`<path class="latency" d="${d}" fill="none" stroke="#0969da" stroke-width="1.2" data-url="${esc(band.url)}"/>`);
+    if (d) out.push(`<path class="latency" d="${d}" fill="none" stroke="#0969da" stroke-width="1.2" shape-rendering="geometricPrecision" data-url="${esc(band.url)}"/>`);
+    const halo = `stroke="#fff" stroke-width="3" paint-order="stroke"`;
+    out.push(`<text x="${PAD_X + 2}" y="${latY + 9}" fill="#57606a" font-size="9" ${halo}>${latMax} ms</text>`);
+    out.push(`<text x="${PAD_X + 2}" y="${latY + LAT_H - 2}" fill="#57606a" font-size="9" ${halo}>0 ms</text>`);
     out.push(`</g>`);
   });
 
@@ -279,9 +280,11 @@ export function renderProbeTimeline(input: TimelineInput): string {
   for (const m of [...input.marks].sort((a, b) => a.at - b.at)) {
     const mx = x(m.at);
     const labelW = m.label.length * 6 + 6;
-    let row = rowEnds.findIndex((end) => end < mx);
-    if (row < 0) row = MARK_ROWS - 1;
+    // near the right edge the label runs leftwards from the line
     const anchorEnd = mx + labelW > width - PAD_X;
+    const left = anchorEnd ? mx - labelW : mx;
+    let row = rowEnds.findIndex((end) => end < left);
+    if (row < 0) row = MARK_ROWS - 1;
     rowEnds[row] = anchorEnd ? mx : mx + labelW;
     const color = /fail|rollback/.test(m.name) ? "#cf222e" : m.name === "verdict" ? "#24292f" : "#0969da";
     const ly = 8 + (row + 1) * MARK_ROW_H - 3;
@@ -374,6 +377,7 @@ function tickStep(spanMs: number): number {
 }
 
 function fmtDuration(ms: number): string {
+  if (ms === 0) return "0";
   if (ms < 1_000) return `${ms} ms`;
   const s = ms / 1_000;
   if (s < 60) return `${Number.isInteger(s) ? s : s.toFixed(1)} s`;
