@@ -3,6 +3,11 @@
 // tests (info.keys) so they mint tokens with jose inside workerd.
 // Tests that count fetches use their own JWKS path, /t/<tag>/.well-known/jwks, publishing the kids
 // they choose (POST /t/<tag>/__publish {kids}); GET /__stats?path=… counts the fetches of a path.
+//
+// It also plays a "parked" agent under /parked (agent_url `${url}/parked`, probe `${url}/parked/health`):
+// it accepts every deploy and reports it running forever, without checking tokens. The intake
+// tests point their environments at it so the rollout engine holds the first deploy in flight and
+// every later one stays queued — the queue stays what the intake tests wrote, whatever the engine does.
 import { generateKeyPairSync } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -22,6 +27,7 @@ export async function start(): Promise<StartedServer> {
   const keys = { k1: rsaKeyPair("k1"), k2: rsaKeyPair("k2"), rogue: rsaKeyPair("rogue") };
   const published = new Map<string, (keyof typeof keys)[]>(); // tag → kids
   const fetches = new Map<string, number>(); // path → count
+  const parked = new Map<string, Record<string, unknown>>(); // operation id → operation
 
   const server = http.createServer(async (req, res) => {
     const chunks: Buffer[] = [];
@@ -52,6 +58,21 @@ export async function start(): Promise<StartedServer> {
       const path = url.searchParams.get("path") ?? "/.well-known/jwks";
       return send(200, { path, fetches: fetches.get(path) ?? 0 });
     }
+    if (req.method === "POST" && url.pathname === "/parked/v1/deployments") {
+      const { deploy_id, sha } = JSON.parse(Buffer.concat(chunks).toString("utf8")) as { deploy_id: string; sha: string };
+      const id = `op-${deploy_id}`;
+      const op = parked.get(id) ?? {
+        id, deploy_id, sha, state: "running", services: [], error: null, log_tail: ["parked: never converges"],
+        started_at: new Date().toISOString(), finished_at: null, running_sha_before: null, stage: "deploy",
+      };
+      parked.set(id, op);
+      return send(202, op);
+    }
+    if (req.method === "GET" && (m = url.pathname.match(/^\/parked\/v1\/deployments\/([^/]+)$/))) {
+      const op = parked.get(decodeURIComponent(m[1]));
+      return op ? send(200, op) : send(404, { error: { code: "not_found", message: "unknown operation" } });
+    }
+    if (req.method === "GET" && url.pathname === "/parked/health") return send(200, { ok: true });
     if (req.method === "GET" && url.pathname === "/.well-known/openid-configuration") {
       return send(200, { issuer: base, jwks_uri: `${base}/.well-known/jwks` });
     }
