@@ -136,6 +136,8 @@ export async function insertDeploy(d: {
 }): Promise<string> {
   const now = d.created_at ?? Date.now();
   const id = `d_test_${crypto.randomUUID().slice(0, 12)}`;
+  const fields = { status: d.status ?? "queued", ...(d.fields ?? {}) };
+  const sets = Object.keys(fields).map((k) => `${k} = ?`).join(", ");
   await env.DB.batch([
     insertDeployStmt(env.DB, {
       id,
@@ -151,10 +153,8 @@ export async function insertDeploy(d: {
       notify_url: d.notify_url ?? null,
       now,
     }),
+    env.DB.prepare(`UPDATE deploys SET ${sets} WHERE id = ?`).bind(...Object.values(fields), id),
   ]);
-  const fields = { status: d.status ?? "queued", ...(d.fields ?? {}) };
-  const sets = Object.keys(fields).map((k) => `${k} = ?`).join(", ");
-  await env.DB.prepare(`UPDATE deploys SET ${sets} WHERE id = ?`).bind(...Object.values(fields), id).run();
   return id;
 }
 
