@@ -11,7 +11,7 @@
 //   DC_TIMEOUT_MINUTES   give up following after this long (default 20)
 //   ACTIONS_ID_TOKEN_REQUEST_URL / ACTIONS_ID_TOKEN_REQUEST_TOKEN   set by the runner with `id-token: write`
 //   GITHUB_STEP_SUMMARY, GITHUB_OUTPUT   set by the runner
-//   DC_RETRY_BASE_MS, DC_POST_ATTEMPTS, DC_WAIT_SECONDS   tuning (tests shorten them)
+//   DC_RETRY_BASE_MS, DC_POST_ATTEMPTS, DC_WAIT_SECONDS, DC_MIN_POLL_MS   tuning (tests shorten them)
 import { appendFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 
@@ -48,6 +48,8 @@ function config(env = process.env) {
     retryBaseMs: num("DC_RETRY_BASE_MS", 2_000),
     postAttempts: Math.max(1, num("DC_POST_ATTEMPTS", 5)),
     waitSeconds: Math.min(25, num("DC_WAIT_SECONDS", 20)),
+    /** at least this long between two reads, should a server answer ?wait= at once */
+    minPollMs: num("DC_MIN_POLL_MS", 1_000),
   };
 }
 
@@ -146,9 +148,13 @@ async function follow(cfg, deploy, deadline) {
   let lastProbes = "";
   let lastProbePrint = 0;
   let failures = 0;
+  let lastGetAt = 0;
   printEvents(deploy);
   while (!TERMINAL.has(deploy.status)) {
     if (Date.now() >= deadline) return { deploy, timedOut: true };
+    const since = Date.now() - lastGetAt;
+    if (since < cfg.minPollMs) await sleep(Math.min(cfg.minPollMs - since, Math.max(0, deadline - Date.now())));
+    lastGetAt = Date.now();
     try {
       if (!readToken || Date.now() - readTokenAt > READ_TOKEN_REUSE_MS) {
         readToken = await oidcToken(cfg);
