@@ -17,6 +17,7 @@ export const SLACK_POST_TIMEOUT_MS = 5_000;
 const ROLLBACK_STATUSES: ReadonlySet<Status> = new Set(["rolling_back", "rolled_back", "rollback_failed"]);
 /** Verdicts of deploys that started; a queued request superseded or cancelled is not news for the channel. */
 const CHANNEL_VERDICTS: ReadonlySet<Status> = new Set(["succeeded", "failed", "rolled_back", "rollback_failed"]);
+const STARTED: ReadonlySet<Status> = new Set(["deploying", "verifying"]);
 const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]"]);
 
 /** Slack's response_url is https; plain http only towards loopback (local runs, tests). */
@@ -47,6 +48,16 @@ export async function postSlack(url: string, message: SlackMessage & { replace_o
     console.warn(JSON.stringify({ msg: "slack post failed", error: String(e) }));
   }
   return false;
+}
+
+/**
+ * The start of a deploy not from Slack is posted once: at its first in-flight notification (the
+ * engine notifies on entering verifying; on deploying too, should it ever). notify_count records
+ * it, so a repeated call does not post twice.
+ */
+async function claimStart(db: D1Database, deployId: string): Promise<boolean> {
+  const r = await db.prepare("UPDATE deploys SET notify_count = notify_count + 1 WHERE id = ? AND notify_count = 0").bind(deployId).run();
+  return r.meta.changes > 0;
 }
 
 /**
@@ -89,7 +100,9 @@ export async function notifyDeploy(config: Config, db: D1Database, deploy: Deplo
       return;
     }
     if (!webhook) return;
-    if (deploy.status === "deploying" || rollback || CHANNEL_VERDICTS.has(deploy.status)) await postSlack(webhook, deployMessage(config, deploy));
+    if (rollback || CHANNEL_VERDICTS.has(deploy.status) || (STARTED.has(deploy.status) && (await claimStart(db, deploy.id)))) {
+      await postSlack(webhook, deployMessage(config, deploy));
+    }
   } catch (e) {
     console.error(JSON.stringify({ msg: "slack notify failed", deploy_id: deploy.id, status: deploy.status, error: String(e) }));
   }

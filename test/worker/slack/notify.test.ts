@@ -86,6 +86,13 @@ describe("notifyDeploy: deploys not started from Slack, on the incoming webhook"
     expect(messageText(posts[0])).toContain("ci by octocat");
   });
 
+  it("posts the start once, at the first in-flight notification (the engine notifies on verifying)", async () => {
+    const id = await insertDeploy({ environment: "slack-notify", status: "succeeded", sha: uniqueSha("c1c5"), source: "ci", actor: "octocat" });
+    await drive(id, ["verifying", "verifying", "failed"], { reason: "agent failed: service app rollback_started" });
+    const posts = await postsAbout(id);
+    expect(posts.map((m) => m.text.match(/:(\w+):/)?.[1])).toEqual(["mag", "x"]);
+  });
+
   it("always posts a rollback of a webhook deploy", async () => {
     const id = await insertDeploy({ environment: "slack-notify", status: "succeeded", sha: uniqueSha("c1c2"), source: "webhook", actor: "octocat" });
     await drive(id, ["deploying", "verifying", "rolling_back", "rollback_failed"], { rollback_sha: uniqueSha("c1c3"), reason: "rollback did not converge" });
