@@ -32,6 +32,8 @@ export function environments(servers: Record<string, ServerInfo>) {
     "intake-lock": env(["refs/heads/main"]),
     "intake-admin": env(["refs/heads/main"]),
     "intake-poll": env(["refs/heads/main"]),
+    "intake-rollback": env(["refs/heads/main"]),
+    "intake-admin-lock": env(["refs/heads/main"]),
     "intake-wh": env(["refs/heads/main"], { workflow: ".github/workflows/intake-release.yml" }),
     "intake-wh-lock": env(["refs/heads/main"], { workflow: ".github/workflows/intake-locked.yml" }),
     // two environments deploying from the same workflow and branch: one delivery queues both
