@@ -1,0 +1,64 @@
+// The Worker under `wrangler dev` for a benchmark: a fresh local D1 (migrated) in bench/out/state-<name>,
+// the variables a valid configuration needs, and the environments the benchmark passes in.
+import { rmSync } from "node:fs";
+import path from "node:path";
+import { type Proc, startWorker } from "../../scripts/lib/local-stack";
+import { OUT_DIR } from "./util";
+
+export const BENCH_API_TOKEN = "bench-api-token-0123456789";
+export const BENCH_WEBHOOK_SECRET = "bench-webhook-secret";
+export const BENCH_SLACK_SECRET = "bench-slack-signing-secret";
+export const BENCH_REPOSITORY = { name: "acme/app", id: "123456", owner_id: "654321" };
+
+export interface BenchWorkerOptions {
+  name: string;
+  port: number;
+  privateJwk: string;
+  environments: Record<string, unknown>;
+  /** further vars (e.g. the OIDC issuer) */
+  vars?: Record<string, string>;
+}
+
+export async function startBenchWorker(o: BenchWorkerOptions): Promise<Proc & { logFile: string }> {
+  const stateDir = path.join(OUT_DIR, `state-${o.name}`);
+  rmSync(stateDir, { recursive: true, force: true });
+  const logFile = path.join(OUT_DIR, `${o.name}-wrangler.log`);
+  rmSync(logFile, { force: true });
+  const proc = await startWorker({
+    port: o.port,
+    stateDir,
+    logFile,
+    vars: {
+      GITHUB_REPOSITORY: BENCH_REPOSITORY.name,
+      GITHUB_REPOSITORY_ID: BENCH_REPOSITORY.id,
+      GITHUB_REPOSITORY_OWNER_ID: BENCH_REPOSITORY.owner_id,
+      // no GitHub token: the Deployments outbox is off, nothing leaves 127.0.0.1
+      GITHUB_API_URL: "http://127.0.0.1:9",
+      PUBLIC_URL: `http://127.0.0.1:${o.port}`,
+      API_TOKEN: BENCH_API_TOKEN,
+      GITHUB_WEBHOOK_SECRET: BENCH_WEBHOOK_SECRET,
+      SLACK_SIGNING_SECRET: BENCH_SLACK_SECRET,
+      SLACK_ALLOWED_USERS: "UBENCH",
+      AGENT_SIGNING_KEY: o.privateJwk,
+      ENVIRONMENTS: JSON.stringify(o.environments),
+      ...o.vars,
+    },
+  });
+  return { ...proc, logFile };
+}
+
+/** fetch with the API token. */
+export async function api(base: string, p: string, init: RequestInit = {}): Promise<{ status: number; json: any }> {
+  const headers = new Headers(init.headers);
+  headers.set("authorization", `Bearer ${BENCH_API_TOKEN}`);
+  if (init.body !== undefined) headers.set("content-type", "application/json");
+  const r = await fetch(`${base}${p}`, { ...init, headers, signal: init.signal ?? AbortSignal.timeout(30_000) });
+  const text = await r.text();
+  let json: unknown = null;
+  try {
+    json = text ? JSON.parse(text) : null;
+  } catch {
+    json = { raw: text.slice(0, 500) };
+  }
+  return { status: r.status, json };
+}
