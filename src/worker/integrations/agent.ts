@@ -90,7 +90,7 @@ function parseJson(text: string): unknown {
 function errorText(e: unknown): string {
   const err = e as Error;
   if (err?.name === "TimeoutError") return `no answer within ${AGENT_CALL_TIMEOUT_MS} ms`;
-  return err?.message ?? String(e);
+  return (err?.message ?? String(e)).replace(/\.$/, "");
 }
 
 /** A one-line description of a failed call, for reasons and logs. */

@@ -311,7 +311,7 @@ async function agentDeploy(coord: EnvironmentCoordinator, deployId: string, purp
   await apply(coord, cfg, d, { type: "rollback_tripped", reason: rollbackFailedReason(d, `${describeAgentFailure(r)} (rollback to ${d.rollback_sha})`) });
 }
 
-const rollbackFailedReason = (d: DeployRow, why: string) => `rollback failed: ${why}; rolled back because: ${d.reason ?? "unknown"}`;
+const rollbackFailedReason = (d: DeployRow, why: string) => `rollback failed: ${why}; the rollout had failed on: ${d.reason ?? "unknown"}`;
 
 /** The rollback target: the last verified SHA, else what ran before the deploy (as the agent reported it). */
 async function rollbackTarget(db: D1Database, d: DeployRow, runningBefore: string | null): Promise<string | null> {
@@ -429,11 +429,13 @@ async function slice(inv: Invocation, coord: EnvironmentCoordinator, config: Con
   const rounds = Math.max(1, Math.min(Math.ceil(SLICE_MS / cfg.probe_interval_ms), Math.floor((inv.budget - reserve) / urls.length)));
   const sliceStart = Date.now();
   const pending: Promise<void>[] = [];
+  let lastRoundAt = 0;
   for (let i = 0; i < rounds; i++) {
     if (i > 0) await sleep(sliceStart + i * cfg.probe_interval_ms - Date.now(), stop.signal);
     if (verdict) break;
-    // no point probing on past a deadline that ends the slice's phase
-    if (i > 0 && convergedAt !== null && Date.now() >= soakEndsAt(convergedAt, cfg)) break;
+    // the soak window is covered once a round went out at or after its end: stop there
+    if (convergedAt !== null && lastRoundAt >= soakEndsAt(convergedAt, cfg)) break;
+    lastRoundAt = Date.now();
     for (const url of urls) {
       inv.budget--;
       pending.push(
@@ -448,7 +450,7 @@ async function slice(inv: Invocation, coord: EnvironmentCoordinator, config: Con
 
   // End of the slice: the deadlines.
   const now = Date.now();
-  if (!verdict && convergedAt !== null && now >= soakEndsAt(convergedAt, cfg)) {
+  if (!verdict && convergedAt !== null && lastRoundAt >= soakEndsAt(convergedAt, cfg)) {
     const confirmed =
       !cfg.version ||
       (((rollback ? d.rollback_version_confirmed_at : d.version_confirmed_at) ?? confirmedAt) !== null &&

@@ -47,6 +47,8 @@ export interface DeployState {
   sha: string;
   /** set by the rollout engine: lock the environment after an automatic rollback */
   lock_after_rollback?: boolean;
+  /** where the automatic rollback went: verified again once the rollback is */
+  rollback_sha?: string | null;
 }
 
 export type TransitionResult =
@@ -99,13 +101,15 @@ export function transition(d: DeployState, e: DeployEvent): TransitionResult {
       switch (e.type) {
         case "rollback_verified":
           return done("rolled_back", e.reason ?? null, [
+            // the rollback passed the same checks as a release: its SHA is the last verified one
+            ...(d.rollback_sha ? [{ type: "set_verified", sha: d.rollback_sha } as Effect] : []),
             ...(d.lock_after_rollback === false ? [] : [{ type: "lock", reason: `automatic rollback of ${d.sha.slice(0, 12)}${e.reason ? `: ${e.reason}` : ""}` } as Effect]),
-            { type: "github_status", state: "failure" },
+            // GitHub already shows failure (posted when the rollback started)
             { type: "release_environment" },
             { type: "notify" },
           ]);
         case "rollback_tripped":
-          return done("rollback_failed", e.reason, [{ type: "lock", reason: `rollback failed: ${e.reason}` }, { type: "github_status", state: "failure" }, { type: "release_environment" }, { type: "notify" }]);
+          return done("rollback_failed", e.reason, [{ type: "lock", reason: e.reason }, { type: "github_status", state: "error" }, { type: "release_environment" }, { type: "notify" }]);
         default:
           return refuse(d, e);
       }
