@@ -21,9 +21,11 @@ export const ROLLOUT_ENVIRONMENTS = [
   "ro-watchdog",
   "ro-watchdog-rb",
   "ro-queue",
+  "ro-github",
   "ro-github-down",
   "ro-header",
   "ro-timeout",
+  "ro-client",
 ] as const;
 
 export function environments(servers: Record<string, ServerInfo>) {

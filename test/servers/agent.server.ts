@@ -86,12 +86,12 @@ export async function start(): Promise<StartedServer> {
         notify(s, "converged", sha);
       }
       if (s.running === op) s.running = null;
-    }, script.after_ms);
+    }, script.after_ms).unref();
     if (s.scenario.forget_after_ms !== undefined && s.ops.length === 1) {
       setTimeout(() => {
         s.ops = [];
         s.running = null;
-      }, s.scenario.forget_after_ms);
+      }, s.scenario.forget_after_ms).unref();
     }
     return op;
   }

@@ -1,12 +1,12 @@
 // A scripted stand-in for the GitHub REST API on 127.0.0.1. Tests script answers by method + path
-// (POST /__script {method, path, status, body, delay_ms, times?}) and read what the Worker sent
+// (POST /__script {method, path, status, body, delay_ms, times?, body_includes?}) and read what the Worker sent
 // (GET /__requests?path_prefix=…). Unscripted calls get sensible defaults for the Deployments API
 // and 404 otherwise. Tests should use paths unique to them (their own SHAs), since files run in parallel.
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import type { StartedServer } from "./types";
 
-interface Scripted { status: number; body: unknown; delay_ms?: number; times?: number }
+interface Scripted { status: number; body: unknown; delay_ms?: number; times?: number; /** only requests whose raw body contains this (e.g. a test's own SHA) */ body_includes?: string }
 interface Recorded { method: string; path: string; headers: Record<string, string | string[] | undefined>; body: unknown; at: number }
 
 export async function start(): Promise<StartedServer> {
@@ -28,7 +28,7 @@ export async function start(): Promise<StartedServer> {
     if (url.pathname === "/__script" && req.method === "POST") {
       const s = body as Scripted & { method: string; path: string };
       const key = `${s.method.toUpperCase()} ${s.path}`;
-      scripts.set(key, [...(scripts.get(key) ?? []), { status: s.status, body: s.body, delay_ms: s.delay_ms, times: s.times }]);
+      scripts.set(key, [...(scripts.get(key) ?? []), { status: s.status, body: s.body, delay_ms: s.delay_ms, times: s.times, body_includes: s.body_includes }]);
       return send(204, undefined);
     }
     if (url.pathname === "/__requests") {
@@ -38,9 +38,9 @@ export async function start(): Promise<StartedServer> {
     requests.push({ method: req.method ?? "GET", path: url.pathname, headers: req.headers, body, at: Date.now() });
     const key = `${req.method} ${url.pathname}`;
     const queue = scripts.get(key);
-    if (queue?.length) {
-      const s = queue[0];
-      if (s.times !== undefined && --s.times <= 0) queue.shift();
+    const s = queue?.find((q) => !q.body_includes || raw.includes(q.body_includes));
+    if (queue && s) {
+      if (s.times !== undefined && --s.times <= 0) queue.splice(queue.indexOf(s), 1);
       if (s.delay_ms) await new Promise((r) => setTimeout(r, s.delay_ms));
       return send(s.status, s.body);
     }
