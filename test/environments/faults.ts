@@ -1,0 +1,48 @@
+// Environments of the adversarial and fault tests (test/worker/adversarial, test/worker/faults).
+// "adv-*": the doors under attack; their agent is a closed port, so even a request that slipped
+// through could deploy nothing (and the tests count rows, which would show it).
+// "fault-*": one environment per fault, each with its own scenario on the fake agent and the
+// probe target (test/servers/{agent,probe}.server.ts), short windows so a rollout takes seconds.
+import type { ServerInfo } from "../servers/types";
+
+export const FAULT_ENVIRONMENTS = [
+  "fault-unreachable",
+  "fault-slow",
+  "fault-garbage",
+  "fault-garbage-poll",
+  "fault-restart",
+  "fault-restart-rollback",
+  "fault-d1",
+  "fault-flapping",
+  "fault-flapping-tolerant",
+] as const;
+
+export function environments(servers: Record<string, ServerInfo>) {
+  const closed = "http://127.0.0.1:9";
+  const out: Record<string, unknown> = {
+    "adv-intake": { agent_url: closed, deploy_refs: ["refs/heads/main"], probes: [{ url: `${closed}/health` }], workflow: ".github/workflows/adv.yml" },
+  };
+  const agent = servers.agent?.url ?? closed;
+  const probe = servers.probe?.url ?? closed;
+  const slow = servers.faultyagent?.url ?? closed;
+  for (const name of FAULT_ENVIRONMENTS) {
+    const health = `${probe}/p/${name}/health`;
+    out[name] = {
+      agent_url: `${agent}/s/${name}`,
+      deploy_refs: ["refs/heads/main"],
+      probes: [{ url: health }],
+      version: { url: health, json_field: "version" },
+      probe_interval_ms: 100,
+      probe_timeout_ms: 400,
+      soak_seconds: 1,
+      rollout_timeout_seconds: 10,
+      max_failed_probes: name === "fault-flapping-tolerant" ? 2 : 0,
+      github_environment: `gh-${name}`,
+    };
+  }
+  // nothing listens on port 9
+  (out["fault-unreachable"] as { agent_url: string }).agent_url = `${closed}/s/fault-unreachable`;
+  // the faulty agent: answers after the Worker's agent timeout, or dies mid-answer
+  (out["fault-slow"] as { agent_url: string }).agent_url = `${slow}/slow`;
+  return out;
+}
