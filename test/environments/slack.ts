@@ -8,6 +8,7 @@ export function environments(_servers: Record<string, ServerInfo>) {
   return {
     "slack-deploy": env,
     "slack-deploy-short": env,
+    "slack-e2e": env,
     // refusals only: nothing is ever queued here, so no failed rollout can lock it
     "slack-refuse": env,
     "slack-slow": env,

@@ -4,7 +4,8 @@ import type { Octokit } from "@octokit/rest";
 
 /** Check runs are read 100 a page; more than this many pages is refused rather than half-read. */
 export const MAX_CHECK_RUN_PAGES = 5;
-/** Every GitHub call of a Slack command is bounded; the background work must end well within 30 s. */
+/** Every GitHub call is bounded, and so is a whole look-up (callers pass one signal for all of it):
+ * work after a Slack acknowledgement must end well within the 30 s waitUntil allows. */
 export const GITHUB_CALL_TIMEOUT_MS = 8_000;
 
 const FULL_SHA = /^[0-9a-f]{40}$/i;
@@ -24,12 +25,15 @@ const repoParts = (repository: string) => {
   const [owner, repo] = repository.split("/");
   return { owner, repo };
 };
-const bounded = () => ({ request: { signal: AbortSignal.timeout(GITHUB_CALL_TIMEOUT_MS) } });
+const bounded = (overall?: AbortSignal) => {
+  const call = AbortSignal.timeout(GITHUB_CALL_TIMEOUT_MS);
+  return { request: { signal: overall ? AbortSignal.any([overall, call]) : call } };
+};
 
 /** Resolves a full SHA (checking that it exists), an abbreviated SHA or a branch to the commit's full SHA. */
-export async function resolveRef(octokit: Octokit, repository: string, ref: string): Promise<ResolveResult> {
+export async function resolveRef(octokit: Octokit, repository: string, ref: string, opts: { signal?: AbortSignal } = {}): Promise<ResolveResult> {
   try {
-    const { data } = await octokit.rest.repos.getCommit({ ...repoParts(repository), ref, per_page: 1, ...bounded() });
+    const { data } = await octokit.rest.repos.getCommit({ ...repoParts(repository), ref, per_page: 1, ...bounded(opts.signal) });
     if (!FULL_SHA.test(data.sha)) return { ok: false, reason: "error", message: `GitHub answered an unexpected SHA for ${ref}` };
     if (FULL_SHA.test(ref) && data.sha.toLowerCase() !== ref.toLowerCase()) return { ok: false, reason: "not_found", message: `no commit ${ref}` };
     return { ok: true, sha: data.sha.toLowerCase() };
@@ -46,17 +50,17 @@ export async function resolveRef(octokit: Octokit, repository: string, ref: stri
  * is `success` — or `pending` with no statuses at all (GitHub's answer for a repository that
  * reports only through Actions check runs). A failure anywhere wins over something still running.
  */
-export async function checksVerdict(octokit: Octokit, repository: string, sha: string): Promise<ChecksVerdict> {
+export async function checksVerdict(octokit: Octokit, repository: string, sha: string, opts: { signal?: AbortSignal } = {}): Promise<ChecksVerdict> {
   const { owner, repo } = repoParts(repository);
   try {
     const runs: { name: string; status: string; conclusion: string | null }[] = [];
     for (let page = 1; ; page++) {
-      const { data } = await octokit.rest.checks.listForRef({ owner, repo, ref: sha, per_page: 100, page, ...bounded() });
+      const { data } = await octokit.rest.checks.listForRef({ owner, repo, ref: sha, per_page: 100, page, ...bounded(opts.signal) });
       runs.push(...data.check_runs.map((r) => ({ name: r.name, status: r.status, conclusion: r.conclusion })));
       if (data.check_runs.length < 100 || runs.length >= data.total_count) break;
       if (page >= MAX_CHECK_RUN_PAGES) return { kind: "error", message: `more than ${MAX_CHECK_RUN_PAGES * 100} check runs on ${sha.slice(0, 7)}; not checking them all` };
     }
-    const { data: combined } = await octokit.rest.repos.getCombinedStatusForRef({ owner, repo, ref: sha, per_page: 100, ...bounded() });
+    const { data: combined } = await octokit.rest.repos.getCombinedStatusForRef({ owner, repo, ref: sha, per_page: 100, ...bounded(opts.signal) });
 
     const failing = [
       ...runs.filter((r) => r.status === "completed" && !PASSING_CONCLUSIONS.has(r.conclusion ?? "")).map((r) => `${r.name} (${r.conclusion ?? "no conclusion"})`),
@@ -81,6 +85,6 @@ function describe(e: unknown): string {
   const status = (e as { status?: number }).status;
   if (status) return `HTTP ${status}`;
   const name = (e as { name?: string }).name;
-  if (name === "TimeoutError" || name === "AbortError") return `no answer within ${GITHUB_CALL_TIMEOUT_MS / 1000} s`;
+  if (name === "TimeoutError" || name === "AbortError") return "GitHub did not answer in time";
   return String((e as Error)?.message ?? e);
 }

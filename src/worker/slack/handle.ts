@@ -17,6 +17,8 @@ import { type SlackMessage, commitLink, ephemeral, esc, helpMessage, historyMess
 /** Slack may retry a command; a trigger_id is remembered this long. */
 export const TRIGGER_ID_TTL_MS = 60 * 60_000;
 export const HISTORY_LIMIT = 10;
+/** All GitHub look-ups of one `/deploy <ref>` together (waitUntil ends 30 s after the answer). */
+export const GITHUB_LOOKUP_BUDGET_MS = 20_000;
 
 /** The fields of Slack's slash-command form that we use. */
 export const SlashCommandSchema = z.object({
@@ -55,7 +57,7 @@ export async function handleSlashCommand(deps: SlackDeps, req: SlashCommand): Pr
       );
     }
     if (!isAllowedResponseUrl(req.response_url)) return ephemeral(":warning: This request has no usable response_url, so I could not report back; nothing was done.");
-    const reply = (m: SlackMessage) => postSlack(req.response_url, { ...m, replace_original: false } as SlackMessage);
+    const reply = (m: SlackMessage) => postSlack(req.response_url, { ...m, replace_original: false });
     deps.waitUntil(
       runInBackground(deps, req, cmd).catch(async (e) => {
         console.error(JSON.stringify({ msg: "slack command failed", command: cmd.kind, user: req.user_id, error: String((e as Error)?.stack ?? e) }));
@@ -122,21 +124,22 @@ function acknowledgement(cmd: MutatingCommand): string {
 async function runInBackground(deps: SlackDeps, req: SlashCommand, cmd: MutatingCommand): Promise<void> {
   const { config, env } = deps;
   const db = env.DB;
-  const reply = (m: SlackMessage) => postSlack(req.response_url, { ...m, replace_original: false } as SlackMessage);
+  const reply = (m: SlackMessage) => postSlack(req.response_url, { ...m, replace_original: false });
   switch (cmd.kind) {
     case "deploy": {
       const envRow = await getEnvironment(db, cmd.environment);
       if (envRow.locked) return void (await reply(lockedRefusal(cmd.environment, envRow)));
       const octokit = await githubClient(config);
       if (!octokit) return void (await reply(ephemeral(":warning: GitHub access is not configured (GITHUB_TOKEN or a GitHub App), so I can't resolve commits or check CI; nothing was deployed.")));
-      const resolved = await resolveRef(octokit, config.GITHUB_REPOSITORY, cmd.ref);
+      const signal = AbortSignal.timeout(GITHUB_LOOKUP_BUDGET_MS);
+      const resolved = await resolveRef(octokit, config.GITHUB_REPOSITORY, cmd.ref, { signal });
       if (!resolved.ok) {
         return void (await reply(
           ephemeral(resolved.reason === "not_found" ? `:mag: There is no branch or commit \`${esc(cmd.ref)}\` in ${esc(config.GITHUB_REPOSITORY)}; nothing was deployed.` : `:warning: ${esc(resolved.message)}; nothing was deployed.`),
         ));
       }
       const sha = resolved.sha;
-      const verdict = await checksVerdict(octokit, config.GITHUB_REPOSITORY, sha);
+      const verdict = await checksVerdict(octokit, config.GITHUB_REPOSITORY, sha, { signal });
       const target = `${commitLink(config, sha)} to *${esc(cmd.environment)}*`;
       if (verdict.kind === "red") return void (await reply(ephemeral(`:no_entry: Not deploying ${target}: failed checks: ${verdict.failing.map(esc).join(", ")}.`)));
       if (verdict.kind === "pending") return void (await reply(ephemeral(`:hourglass: Not deploying ${target} yet: checks still running: ${verdict.running.map(esc).join(", ")}. Try again when they are green.`)));

@@ -13,6 +13,7 @@ import {
   received,
   responseUrl,
   scriptCommit,
+  scriptGithub,
   slash,
   uniqueSha,
   waitForMessages,
@@ -107,6 +108,35 @@ describe("/deploy <ref>: resolve, check CI, queue", () => {
     await waitForMessages(url, (m) => inChannel(m).length > 0);
     const [row] = await deploysOf("slack-deploy-short", sha);
     expect(row).toMatchObject({ sha, trigger_source: "slack", ref: null });
+  });
+
+  it("follows the rollout on the response_url until its verdict, within Slack's 5 messages", async () => {
+    // the agent of slack-e2e is a closed port: the engine's first probe fails, and with no
+    // release to go back to the deploy ends rollback_failed
+    const sha = uniqueSha("e2e1");
+    await scriptCommit({ ref: "slack-feature-e2e", sha });
+    const url = responseUrl();
+    await slash("slack-feature-e2e slack-e2e", { response_url: url });
+    const msgs = await waitForMessages(url, (m) => m.some((x) => /`(succeeded|failed|rolled_back|rollback_failed)`/.test(messageText(x))));
+    expect(msgs.length).toBeLessThanOrEqual(5);
+    expect(msgs.every((m) => m.response_type === "in_channel")).toBe(true);
+    const last = msgs[msgs.length - 1];
+    const [row] = await deploysOf("slack-e2e", sha);
+    expect(messageText(last)).toContain(`\`${row.status}\``);
+    expect(messageText(last)).toContain("*Reason:*");
+    expect(row.notify_count).toBe(msgs.length);
+  });
+
+  it("says so when GitHub fails, and queues nothing", async () => {
+    const sha = uniqueSha("de5e");
+    await scriptGithub({ path: "/repos/acme/app/commits/slack-feature-gh-down", body: { sha } });
+    await scriptGithub({ path: `/repos/acme/app/commits/${sha}/check-runs`, status: 502, body: { message: "Bad Gateway" } });
+    const url = responseUrl();
+    await slash("slack-feature-gh-down slack-refuse", { response_url: url });
+    const [msg] = await waitForMessages(url);
+    expect(msg.response_type).toBe("ephemeral");
+    expect(msg.text).toMatch(/GitHub check look-up for [0-9a-f]{7} failed: HTTP 502/);
+    expect(await deploysOf("slack-refuse", sha)).toEqual([]);
   });
 
   it("refuses an unknown branch, ephemerally", async () => {

@@ -70,6 +70,12 @@ describe("POST /v1/slack/commands refuses unsigned requests", () => {
     expect(await received(url)).toEqual([]);
   });
 
+  it("a signed request without the fields Slack sends gets a 200 ephemeral error, not a crash", async () => {
+    const res = await postCommand(new URLSearchParams({ text: "status" }).toString());
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ response_type: "ephemeral", text: expect.stringContaining("missing fields") });
+  });
+
   it("answers 200 to the same request when it is signed correctly", async () => {
     const res = await postCommand(commandForm({ text: "help" }));
     expect(res.status).toBe(200);
