@@ -8,10 +8,10 @@ import { type AppEnv, newApp } from "../app";
 import { accessJwks, verifyAccessJwt } from "../auth/access";
 import { SESSION_COOKIE, hasApiToken } from "../auth/api-token";
 import { constantTimeEqual } from "../auth/crypto";
-import { getDeploy, listEvents } from "../store/deploys";
 import { marksOf } from "../store/marks";
-import { deploySamples, environmentOverviews } from "../store/pages";
-import { renderDeploy, renderIndex, renderLogin, renderNotFound } from "../views/pages";
+import { deployPageData, environmentOverviews, sampleBuckets } from "../store/pages";
+import { TIMELINE_WIDTH, renderDeploy, renderIndex, renderLogin, renderNotFound, timelineRange } from "../views/pages";
+import { bucketLayout, plotWidthFor } from "../views/timeline";
 
 export const pages = newApp();
 
@@ -65,14 +65,12 @@ pages.get("/", requirePageAuth, async (c) => {
 pages.get("/deploys/:id", requirePageAuth, async (c) => {
   const config = c.get("config");
   const id = c.req.param("id");
-  const deploy = id.length <= 64 ? await getDeploy(c.env.DB, id) : null;
-  if (!deploy) return html(c, renderNotFound(`No deploy ${id}.`), 404);
-  const [events, { samples, truncated }] = await Promise.all([listEvents(c.env.DB, id), deploySamples(c.env.DB, id)]);
-  const urls = config.ENVIRONMENTS[deploy.environment]?.probes.map((p) => p.url);
-  return html(
-    c,
-    renderDeploy({ repository: config.GITHUB_REPOSITORY, deploy, events, marks: marksOf(deploy, events), samples, truncated, urls, now: Date.now() }),
-  );
+  const data = id.length <= 64 ? await deployPageData(c.env.DB, id) : null;
+  if (!data) return html(c, renderNotFound(`No deploy ${id}.`), 404);
+  const range = timelineRange(data.deploy, data.probes, marksOf(data.deploy, data.events), Date.now());
+  const urls = config.ENVIRONMENTS[data.deploy.environment]?.probes.map((p) => p.url);
+  const bucketing = await sampleBuckets(c.env.DB, id, { ...range, ...bucketLayout(range.from, range.to, plotWidthFor(TIMELINE_WIDTH)), urls });
+  return html(c, renderDeploy({ repository: config.GITHUB_REPOSITORY, data, bucketing, range, width: TIMELINE_WIDTH }));
 });
 
 pages.get("/login", (c) => {

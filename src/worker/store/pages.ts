@@ -1,8 +1,8 @@
 // Read queries for the pages and the public status: one D1 batch (one subrequest) per page, reading
 // only the rows and columns a page shows.
-import { type DeployRow, DeployRowSchema } from "./deploys";
+import { type DeployRow, DeployRowSchema, type EventRow, EventRowSchema } from "./deploys";
 import { type EnvironmentRow, EnvironmentRowSchema } from "./environments";
-import type { SampleOutcome, SamplePhase, TimelineSample } from "../views/timeline";
+import { type Band, type Bucketing, type OutcomeClass, type PhaseExtents, type SampleOutcome, type SamplePhase, type TimelineSample, newBucket, worse } from "../views/timeline";
 
 /** Verdicts: the terminal statuses of a rollout that ran (superseded/cancelled never ran). */
 export const VERDICT_STATUSES = ["succeeded", "failed", "rolled_back", "rollback_failed"] as const;
@@ -57,33 +57,134 @@ function emptyEnvironment(name: string): EnvironmentRow {
   return { name, verified_sha: null, verified_at: null, verified_deploy_id: null, locked: false, lock_reason: null, lock_actor: null, locked_at: null, updated_at: 0 };
 }
 
+/** Failed probes listed under the picture. */
+export const FAILED_SAMPLES_LISTED = 50;
+
+export interface ProbeSummary {
+  total: number;
+  failed: number;
+  firstAt: number | null;
+  lastAt: number | null;
+  extents: PhaseExtents;
+}
+
+export interface DeployPageData {
+  deploy: DeployRow;
+  events: EventRow[];
+  probes: ProbeSummary;
+  /** the first FAILED_SAMPLES_LISTED failed samples */
+  failed: TimelineSample[];
+}
+
+const SAMPLE_COLUMNS = "url, at, latency_ms, status, outcome, phase, version, substr(error, 1, 200) AS error";
+type SampleTuple = [string, number, number, number | null, string, string, string | null, string | null];
+
 /**
- * Upper bound on the samples one page reads. A 10-minute rollout at 4/s over 3 URLs is 7,200 rows;
- * a rollout that hits every limit (600 s timeout, then a 600 s rollback, 10 URLs, 4/s) is 48,000.
+ * Everything the deploy page needs but the buckets, in one batch: the deploy, its events, a summary
+ * of its samples (counts and time extents per phase) and the first failed samples. The samples
+ * themselves are never read here: a 10-minute rollout at 4/s over 3 URLs is 7,200 rows, which
+ * sampleBuckets() reduces inside D1 to at most 600 per URL.
  */
-export const MAX_PAGE_SAMPLES = 50_000;
+export async function deployPageData(db: D1Database, id: string): Promise<DeployPageData | null> {
+  const [deployRes, eventsRes, summaryRes, failedRes] = await db.batch<Record<string, unknown>>([
+    db.prepare("SELECT * FROM deploys WHERE id = ?").bind(id),
+    db.prepare("SELECT * FROM deploy_events WHERE deploy_id = ? ORDER BY id").bind(id),
+    db
+      .prepare(
+        `SELECT COUNT(*) AS total, COALESCE(SUM(outcome != 'ok'), 0) AS failed, MIN(at) AS first_at, MAX(at) AS last_at,
+           MIN(CASE WHEN phase != 'rolling_back' THEN at END) AS r0, MAX(CASE WHEN phase != 'rolling_back' THEN at END) AS r1,
+           MIN(CASE WHEN phase = 'rolling_back' THEN at END) AS b0, MAX(CASE WHEN phase = 'rolling_back' THEN at END) AS b1
+         FROM probe_samples WHERE deploy_id = ?`,
+      )
+      .bind(id),
+    db.prepare(`SELECT ${SAMPLE_COLUMNS} FROM probe_samples WHERE deploy_id = ? AND outcome != 'ok' ORDER BY at, id LIMIT ?`).bind(id, FAILED_SAMPLES_LISTED),
+  ]);
+  const row = deployRes.results[0];
+  if (!row) return null;
+  const sum = summaryRes.results[0] as Record<string, number | null>;
+  const pair = (a: number | null, b: number | null): [number, number] | null => (a === null || b === null ? null : [a, b]);
+  return {
+    deploy: DeployRowSchema.parse(row),
+    events: eventsRes.results.map((e) => EventRowSchema.parse(e)),
+    probes: {
+      total: Number(sum.total ?? 0),
+      failed: Number(sum.failed ?? 0),
+      firstAt: sum.first_at ?? null,
+      lastAt: sum.last_at ?? null,
+      extents: { rollout: pair(sum.r0, sum.r1), rollback: pair(sum.b0, sum.b1) },
+    },
+    failed: failedRes.results.map((r) => toSample(Object.values(r) as SampleTuple)),
+  };
+}
 
 const OUTCOMES = new Set<string>(["ok", "bad_status", "error", "timeout"]);
 const PHASES = new Set<string>(["deploying", "verifying", "rolling_back"]);
 
+function toSample(r: SampleTuple): TimelineSample {
+  if (!OUTCOMES.has(r[4]) || !PHASES.has(r[5])) throw new Error(`probe_samples row with outcome ${r[4]} / phase ${r[5]}`);
+  return { url: r[0], at: r[1], latency_ms: r[2], status: r[3], outcome: r[4] as SampleOutcome, phase: r[5] as SamplePhase, version: r[6], error: r[7] };
+}
+
+type BucketTuple = [string, number, number, number, number, number, number, number, number, number, number | null, string | null, number, string | null, string | null];
+
 /**
- * The probe samples of one deploy, oldest first, with only the columns the picture uses (the error
- * text only of failures). Rows come back as arrays and are checked by hand rather than by zod:
- * thousands of rows per page, and the table's CHECK constraints already hold outcome and phase.
+ * The samples of one deploy grouped into the picture's time buckets inside D1 (same layout and the
+ * same worst-outcome rule as bucketSamples(), which the tests hold it to): at most
+ * bucketCount rows per URL come back, whatever the rollout's length.
  */
-export async function deploySamples(db: D1Database, deployId: string, limit = MAX_PAGE_SAMPLES): Promise<{ samples: TimelineSample[]; truncated: boolean }> {
+export async function sampleBuckets(
+  db: D1Database,
+  deployId: string,
+  layout: { from: number; to: number; bucketMs: number; bucketCount: number; urls?: string[] },
+): Promise<Bucketing> {
+  const from = Math.floor(layout.from);
   const rows = await db
     .prepare(
-      `SELECT url, at, latency_ms, status, outcome, phase, version, CASE WHEN outcome = 'ok' THEN NULL ELSE substr(error, 1, 200) END
-       FROM probe_samples WHERE deploy_id = ? ORDER BY at, id LIMIT ?`,
+      `SELECT url, CAST(MIN(?3 - 1, MAX(0, (at - ?2) / ?4)) AS INTEGER) AS b, COUNT(*),
+         SUM(outcome = 'ok'),
+         SUM(outcome = 'bad_status' AND status BETWEEN 500 AND 599),
+         SUM(outcome = 'bad_status' AND (status IS NULL OR status NOT BETWEEN 500 AND 599)),
+         SUM(outcome = 'error'), SUM(outcome = 'timeout'),
+         MAX(latency_ms), SUM(latency_ms),
+         MIN(CASE WHEN outcome != 'ok' THEN at END),
+         GROUP_CONCAT(CASE WHEN outcome = 'bad_status' THEN status END),
+         SUM(phase = 'rolling_back'),
+         MAX(version),
+         MIN(CASE WHEN outcome != 'ok' THEN substr(error, 1, 200) END)
+       FROM probe_samples WHERE deploy_id = ?1 GROUP BY url, b ORDER BY url, b`,
+      // CAST: D1 may bind JS numbers as REAL, and a REAL division would not truncate into buckets
     )
-    .bind(deployId, limit + 1)
-    .raw<[string, number, number, number | null, string, string, string | null, string | null]>();
-  const truncated = rows.length > limit;
-  const samples: TimelineSample[] = [];
-  for (const r of truncated ? rows.slice(0, limit) : rows) {
-    if (!OUTCOMES.has(r[4]) || !PHASES.has(r[5])) throw new Error(`probe_samples row with outcome ${r[4]} / phase ${r[5]}`);
-    samples.push({ url: r[0], at: r[1], latency_ms: r[2], status: r[3], outcome: r[4] as SampleOutcome, phase: r[5] as SamplePhase, version: r[6], error: r[7] });
+    .bind(deployId, from, layout.bucketCount, layout.bucketMs)
+    .raw<BucketTuple>();
+  const bands = new Map<string, Band>();
+  for (const u of layout.urls ?? []) bands.set(u, { url: u, buckets: [], total: 0, failed: 0, byClass: {} });
+  for (const [url, b, n, nOk, n5xx, nOther, nError, nTimeout, maxLat, sumLat, firstFail, statuses, nRb, version, error] of rows) {
+    let band = bands.get(url);
+    if (!band) {
+      band = { url, buckets: [], total: 0, failed: 0, byClass: {} };
+      bands.set(url, band);
+    }
+    const k = newBucket(b, from, layout.to, layout.bucketMs);
+    const counts: [OutcomeClass, number][] = [["ok", nOk], ["5xx", n5xx], ["other", nOther], ["error", nError], ["timeout", nTimeout]];
+    for (const [cls, c] of counts) {
+      if (!c) continue;
+      k.byClass[cls] = c;
+      k.worst = worse(k.worst, cls);
+      band.byClass[cls] = (band.byClass[cls] ?? 0) + c;
+    }
+    k.count = n;
+    k.failed = n - nOk;
+    k.maxLatency = maxLat;
+    k.sumLatency = sumLat;
+    k.firstFailureAt = firstFail;
+    for (const st of statuses ? statuses.split(",") : []) k.statuses.set(Number(st), (k.statuses.get(Number(st)) ?? 0) + 1);
+    if (nRb > 0) k.phases.add("rolling_back");
+    if (nRb < n) k.phases.add("verifying");
+    k.lastVersion = version;
+    k.firstError = error;
+    band.buckets.push(k);
+    band.total += n;
+    band.failed += k.failed;
   }
-  return { samples, truncated };
+  return { bucketMs: layout.bucketMs, bucketCount: layout.bucketCount, bands: [...bands.values()] };
 }

@@ -1,10 +1,10 @@
 // Server-rendered HTML of the pages: the overview (/), one deploy (/deploys/:id), the login form.
 // Template strings with esc() around every value that came from outside; no scripts, no build step.
-import type { DeployRow, EventRow } from "../store/deploys";
-import type { EnvironmentOverview } from "../store/pages";
-import { markNameOf, type Mark } from "../store/marks";
+import type { DeployRow } from "../store/deploys";
+import type { DeployPageData, EnvironmentOverview, ProbeSummary } from "../store/pages";
+import { markNameOf, marksOf, type Mark } from "../store/marks";
 import { commitUrl, esc, safeHref, shortSha } from "./escape";
-import { outcomeClass, renderProbeTimeline, type TimelineSample } from "./timeline";
+import { type Bucketing, outcomeClass, renderBuckets } from "./timeline";
 
 const CSS = `
 body{font:14px/1.45 system-ui,sans-serif;margin:0;color:#24292f;background:#f6f8fa}
@@ -111,33 +111,30 @@ ${
 
 // ---------------------------------------------------------------------------------------------
 
-export const FAILED_SAMPLES_SHOWN = 50;
-
-export function renderDeploy(opts: {
+export interface DeployView {
   repository: string;
-  deploy: DeployRow;
-  events: EventRow[];
-  marks: Mark[];
-  samples: TimelineSample[];
-  truncated: boolean;
-  /** band order: the environment's configured probe URLs, if it is still configured */
-  urls?: string[];
-  now: number;
-}): string {
-  const d = opts.deploy;
+  data: DeployPageData;
+  bucketing: Bucketing;
+  range: { from: number; to: number };
+  width: number;
+}
+
+/** Width of the probe picture in px (the page scrolls it horizontally on narrow screens). */
+export const TIMELINE_WIDTH = 1200;
+
+export function renderDeploy(v: DeployView): string {
+  const { deploy: d, events, probes, failed } = v.data;
   const active = ["queued", "deploying", "verifying", "rolling_back"].includes(d.status);
-  const { from, to } = timelineRange(d, opts.samples, opts.marks, opts.now);
-  const svg = renderProbeTimeline({ samples: opts.samples, marks: opts.marks, from, to, width: 1200, urls: opts.urls });
-  const failed = opts.samples.filter((s) => s.outcome !== "ok");
+  const marks = marksOf(d, events);
+  const svg = renderBuckets({ bucketing: v.bucketing, extents: probes.extents, marks, from: v.range.from, to: v.range.to, width: v.width });
   const failedRows = failed
-    .slice(0, FAILED_SAMPLES_SHOWN)
     .map(
       (s) =>
         `<tr class="failed-sample" data-url="${esc(s.url)}" data-at="${s.at}" data-outcome="${outcomeClass(s)}"><td>${time(s.at)}<span class="muted">.${String(s.at % 1000).padStart(3, "0")}</span></td>
 <td>${esc(s.phase)}</td><td><code>${esc(s.url)}</code></td><td>${esc(s.status ?? s.outcome)}</td><td>${s.latency_ms} ms</td><td>${esc(s.error ?? "")}</td></tr>`,
     )
     .join("\n");
-  const events = opts.events
+  const eventRows = events
     .map((e) => {
       const mark = markNameOf(e);
       const what = e.kind === "mark" ? `<strong>${esc(mark ?? "mark")}</strong>` : `${e.from_status ? `${statusPill(e.from_status)} → ` : ""}${statusPill(e.to_status)}`;
@@ -149,8 +146,8 @@ export function renderDeploy(opts: {
   const body = `<h1>Deploy <code>${esc(d.id)}</code> ${statusPill(d.status)}</h1>
 <section class="summary"><dl>
 <dt>environment</dt><dd>${esc(d.environment)}</dd>
-<dt>sha</dt><dd>${shaLink(opts.repository, d.sha)}</dd>
-<dt>previous sha</dt><dd>${shaLink(opts.repository, d.previous_sha)}</dd>
+<dt>sha</dt><dd>${shaLink(v.repository, d.sha)}</dd>
+<dt>previous sha</dt><dd>${shaLink(v.repository, d.previous_sha)}</dd>
 <dt>trigger</dt><dd>${esc(d.trigger_source)} by ${esc(d.trigger_actor)}${d.ref ? ` <span class="muted">(${esc(d.ref)})</span>` : ""}</dd>
 <dt>requested</dt><dd>${time(d.created_at)}</dd>
 <dt>finished</dt><dd>${time(d.finished_at)}${d.finished_at ? ` <span class="muted">(${Math.round((d.finished_at - d.created_at) / 1000)} s)</span>` : ""}</dd>
@@ -160,7 +157,7 @@ export function renderDeploy(opts: {
   }</dd>
 ${
   d.rollback_sha
-    ? `<dt>rolled back to</dt><dd>${shaLink(opts.repository, d.rollback_sha)}</dd>
+    ? `<dt>rolled back to</dt><dd>${shaLink(v.repository, d.rollback_sha)}</dd>
 <dt>rollback probes</dt><dd>${probeCounts(d.rollback_probes_total, d.rollback_probes_failed)}${d.rollback_first_failure ? ` · first: ${esc(d.rollback_first_failure)}` : ""}${
         d.rollback_version_confirmed_at ? ` · version confirmed ${time(d.rollback_version_confirmed_at)}` : ""
       }</dd>`
@@ -168,32 +165,32 @@ ${
 }
 </dl></section>
 <section class="probes"><h2>Probes</h2>
-${opts.truncated ? `<p class="err">Only the first ${opts.samples.length} samples are drawn.</p>` : ""}
+<p class="muted">${probes.total} samples stored, ${probes.failed} failed (including samples not counted toward the verdict, e.g. before the rollback converged).</p>
 <div class="svgwrap">${svg}</div>
 ${
   failed.length
-    ? `<h2>Failed probes (${failed.length}${failed.length > FAILED_SAMPLES_SHOWN ? `, first ${FAILED_SAMPLES_SHOWN} shown` : ""})</h2>
+    ? `<h2>Failed probes (${probes.failed}${probes.failed > failed.length ? `, first ${failed.length} shown` : ""})</h2>
 <table><thead><tr><th>at (UTC)</th><th>phase</th><th>url</th><th>status</th><th>latency</th><th>error</th></tr></thead><tbody>${failedRows}</tbody></table>`
-    : opts.samples.length
+    : probes.total
       ? `<p>No failed probes.</p>`
       : ""
 }
 </section>
 <section class="events"><h2>Events</h2>
-<table><thead><tr><th>at</th><th>what</th><th>reason</th><th>actor</th><th>data</th></tr></thead><tbody>${events}</tbody></table>
+<table><thead><tr><th>at</th><th>what</th><th>reason</th><th>actor</th><th>data</th></tr></thead><tbody>${eventRows}</tbody></table>
 </section>`;
   return layout({ title: `Deploy ${d.id}`, body, refreshSeconds: active ? 3 : undefined, signedIn: true });
 }
 
 /** The x axis of the probe picture: from the first sample or mark to the verdict (or now). */
-export function timelineRange(d: DeployRow, samples: TimelineSample[], marks: Mark[], now: number): { from: number; to: number } {
-  const starts = [d.agent_requested_at, samples[0]?.at, ...marks.map((m) => m.at)].filter((t): t is number => typeof t === "number");
-  const ends = [samples.at(-1)?.at, d.finished_at, ...marks.map((m) => m.at)].filter((t): t is number => typeof t === "number");
+export function timelineRange(d: DeployRow, probes: Pick<ProbeSummary, "firstAt" | "lastAt">, marks: Mark[], now: number): { from: number; to: number } {
+  const starts = [d.agent_requested_at, probes.firstAt, ...marks.map((m) => m.at)].filter((t): t is number => typeof t === "number");
+  const ends = [probes.lastAt, d.finished_at, ...marks.map((m) => m.at)].filter((t): t is number => typeof t === "number");
   const from = starts.length ? Math.min(...starts) : d.created_at;
   let to = ends.length ? Math.max(...ends) : from;
   if (!d.finished_at && d.status !== "queued") to = Math.max(to, Math.min(now, from + 24 * 3_600_000));
   const pad = Math.max(250, Math.round((to - from) * 0.01));
-  return { from: from - pad, to: Math.max(to + pad, from + 1_000) };
+  return { from: Math.floor(from - pad), to: Math.ceil(Math.max(to + pad, from + 1_000)) };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -103,12 +103,50 @@ export interface Bucketing {
   bands: Band[];
 }
 
+/**
+ * The bucket size for a picture: at most MAX_BUCKETS per band and never narrower than a pixel.
+ * Shared by bucketSamples() and the SQL aggregation of the deploy page (store/pages.ts).
+ */
+export function bucketLayout(from: number, to: number, plotWidth: number, maxBuckets = MAX_BUCKETS): { bucketMs: number; bucketCount: number } {
+  const span = Math.max(1, to - from);
+  const limit = Math.max(1, Math.min(maxBuckets, Math.floor(plotWidth)));
+  const bucketMs = Math.max(1, Math.ceil(span / limit));
+  return { bucketMs, bucketCount: Math.max(1, Math.ceil(span / bucketMs)) };
+}
+
+/** The plot's width in px for a picture `width` px wide. */
+export function plotWidthFor(width: number): number {
+  return Math.max(320, Math.round(width)) - 2 * PAD_X;
+}
+
+/** An empty bucket `i` of a layout (tEnd never beyond `to`). */
+export function newBucket(i: number, from: number, to: number, bucketMs: number): Bucket {
+  return {
+    index: i,
+    tStart: from + i * bucketMs,
+    tEnd: Math.min(from + (i + 1) * bucketMs, Math.max(to, from + 1)),
+    count: 0,
+    failed: 0,
+    worst: "ok",
+    byClass: {},
+    statuses: new Map(),
+    firstFailureAt: null,
+    maxLatency: 0,
+    sumLatency: 0,
+    phases: new Set(),
+    lastVersion: null,
+    firstError: null,
+  };
+}
+
+/** The worse of two outcome classes. */
+export function worse(a: OutcomeClass, b: OutcomeClass): OutcomeClass {
+  return SEVERITY[b] > SEVERITY[a] ? b : a;
+}
+
 /** Groups samples into time buckets per URL (exported for tests and for callers that want numbers). */
 export function bucketSamples(input: Pick<TimelineInput, "samples" | "from" | "to" | "urls" | "maxBuckets"> & { plotWidth: number }): Bucketing {
-  const span = Math.max(1, input.to - input.from);
-  const limit = Math.max(1, Math.min(input.maxBuckets ?? MAX_BUCKETS, Math.floor(input.plotWidth)));
-  const bucketMs = Math.max(1, Math.ceil(span / limit));
-  const bucketCount = Math.max(1, Math.ceil(span / bucketMs));
+  const { bucketMs, bucketCount } = bucketLayout(input.from, input.to, input.plotWidth, input.maxBuckets);
   const order = [...(input.urls ?? [])];
   const byUrl = new Map<string, Map<number, Bucket>>();
   for (const u of order) byUrl.set(u, new Map());
@@ -124,22 +162,7 @@ export function bucketSamples(input: Pick<TimelineInput, "samples" | "from" | "t
     const i = Math.min(bucketCount - 1, Math.max(0, Math.floor((s.at - input.from) / bucketMs)));
     let b = buckets.get(i);
     if (!b) {
-      b = {
-        index: i,
-        tStart: input.from + i * bucketMs,
-        tEnd: Math.min(input.from + (i + 1) * bucketMs, Math.max(input.to, input.from + 1)),
-        count: 0,
-        failed: 0,
-        worst: "ok",
-        byClass: {},
-        statuses: new Map(),
-        firstFailureAt: null,
-        maxLatency: 0,
-        sumLatency: 0,
-        phases: new Set(),
-        lastVersion: null,
-        firstError: null,
-      };
+      b = newBucket(i, input.from, input.to, bucketMs);
       buckets.set(i, b);
     }
     const cls = outcomeClass(s);
@@ -184,11 +207,42 @@ const AXIS_H = 22;
 const LEGEND_H = 46;
 
 export function renderProbeTimeline(input: TimelineInput): string {
+  const to = Math.max(input.to, input.from + 1);
+  const bucketing = bucketSamples({ ...input, to, plotWidth: plotWidthFor(input.width) });
+  return renderBuckets({ bucketing, extents: phaseExtents(input.samples), marks: input.marks, from: input.from, to, width: input.width });
+}
+
+/** First and last sample time of the rollout (deploying, verifying) and of the rollback. */
+export interface PhaseExtents {
+  rollout: [number, number] | null;
+  rollback: [number, number] | null;
+}
+
+export function phaseExtents(samples: TimelineSample[]): PhaseExtents {
+  let r0 = Infinity, r1 = -Infinity, b0 = Infinity, b1 = -Infinity;
+  for (const s of samples) {
+    if (s.phase === "rolling_back") {
+      if (s.at < b0) b0 = s.at;
+      if (s.at > b1) b1 = s.at;
+    } else {
+      if (s.at < r0) r0 = s.at;
+      if (s.at > r1) r1 = s.at;
+    }
+  }
+  return { rollout: r0 <= r1 ? [r0, r1] : null, rollback: b0 <= b1 ? [b0, b1] : null };
+}
+
+/**
+ * Draws already bucketed samples (from bucketSamples(), or aggregated in SQL with the same
+ * bucketLayout()). Runs of adjacent all-OK buckets become one rect (data-buckets says how many), so
+ * a clean 10-minute rollout is a handful of elements; every bucket with a failure is its own rect.
+ */
+export function renderBuckets(input: { bucketing: Bucketing; extents: PhaseExtents; marks: TimelineMark[]; from: number; to: number; width: number }): string {
   const width = Math.max(320, Math.round(input.width));
   const from = input.from;
   const to = Math.max(input.to, input.from + 1);
-  const plotW = width - 2 * PAD_X;
-  const { bucketMs, bands } = bucketSamples({ ...input, from, to, plotWidth: plotW });
+  const plotW = plotWidthFor(width);
+  const { bucketMs, bands } = input.bucketing;
   const x = (t: number) => PAD_X + ((Math.min(Math.max(t, from), to) - from) / (to - from)) * plotW;
   const f1 = (n: number) => (Math.round(n * 10) / 10).toString();
 
@@ -214,7 +268,7 @@ export function renderProbeTimeline(input: TimelineInput): string {
   out.push(`<rect x="0" y="0" width="${width}" height="${height}" fill="#fff"/>`);
 
   // phase shading: rollout (deploying/verifying) and rollback (rolling_back)
-  for (const p of phaseSpans(input.samples, input.marks, to)) {
+  for (const p of phaseSpans(input.extents, input.marks, to)) {
     const x0 = x(p.from);
     const w = Math.max(1, x(p.to) - x0);
     const fill = p.phase === "rollback" ? "#fff1e5" : "#ddf4ff";
@@ -239,9 +293,10 @@ export function renderProbeTimeline(input: TimelineInput): string {
     out.push(`<g class="band" data-url="${esc(band.url)}" data-total="${band.total}" data-failed="${band.failed}" shape-rendering="crispEdges">`);
     out.push(`<text x="${PAD_X}" y="${y0 + 11}" fill="#24292f"><tspan font-weight="600">${esc(band.url)}</tspan> — ${band.total} samples${summary ? `: ${esc(summary)}` : ""}</text>`);
     out.push(`<rect x="${PAD_X}" y="${stripY}" width="${plotW}" height="${STRIP_H}" fill="none" stroke="#d0d7de"/>`);
-    // OK buckets first, then failing ones by severity: the worst is drawn last, on top
-    const ordered = [...band.buckets].sort((a, b) => SEVERITY[a.worst] - SEVERITY[b.worst] || a.index - b.index);
-    for (const k of ordered) {
+    const urlAttr = esc(band.url);
+    // runs of adjacent OK buckets first (one rect each), then failing buckets by severity: the
+    // worst is drawn last, on top
+    const rect = (k: { tStart: number; tEnd: number; count: number; failed: number; worst: OutcomeClass; n: number; phase: string; firstFailureAt: number | null }, title: string) => {
       const x0 = x(k.tStart);
       let w = x(k.tEnd) - x0;
       let xs = x0;
@@ -251,13 +306,37 @@ export function renderProbeTimeline(input: TimelineInput): string {
       }
       out.push(
         `<rect class="bucket" x="${f1(xs)}" y="${stripY}" width="${f1(Math.max(w, 0.5))}" height="${STRIP_H}" fill="${COLOR[k.worst]}" ` +
-          `data-url="${esc(band.url)}" data-outcome="${k.worst}" data-t-start="${k.tStart}" data-t-end="${k.tEnd}" ` +
-          `data-count="${k.count}" data-failed="${k.failed}"` +
+          `data-url="${urlAttr}" data-outcome="${k.worst}" data-t-start="${k.tStart}" data-t-end="${k.tEnd}" ` +
+          `data-count="${k.count}" data-failed="${k.failed}" data-buckets="${k.n}"` +
           (k.firstFailureAt !== null ? ` data-first-failure-at="${k.firstFailureAt}"` : "") +
-          ` data-phase="${k.phases.size > 1 ? "mixed" : ([...k.phases][0] === "rolling_back" ? "rollback" : "rollout")}">` +
-          `<title>${esc(bucketTitle(k))}</title></rect>`,
+          ` data-phase="${k.phase}"><title>${esc(title)}</title></rect>`,
       );
+    };
+    const phaseOf = (k: Bucket) => (k.phases.size > 1 ? "mixed" : k.phases.has("rolling_back") ? "rollback" : "rollout");
+    let run: { first: Bucket; last: Bucket; count: number; maxLatency: number; phases: Set<string> } | null = null;
+    const flush = () => {
+      if (!run) return;
+      const r = run;
+      run = null;
+      const n = r.last.index - r.first.index + 1;
+      const phase = r.phases.size > 1 ? "mixed" : [...r.phases][0];
+      rect(
+        { tStart: r.first.tStart, tEnd: r.last.tEnd, count: r.count, failed: 0, worst: "ok", n, phase, firstFailureAt: null },
+        `${clock(r.first.tStart)}–${clock(r.last.tEnd)} UTC · ${r.count} sample${r.count === 1 ? "" : "s"}, all 2xx · max latency ${r.maxLatency} ms`,
+      );
+    };
+    for (const k of band.buckets) {
+      if (k.failed > 0 || (run && k.index !== run.last.index + 1)) flush();
+      if (k.failed > 0) continue;
+      if (!run) run = { first: k, last: k, count: 0, maxLatency: 0, phases: new Set() };
+      run.last = k;
+      run.count += k.count;
+      run.maxLatency = Math.max(run.maxLatency, k.maxLatency);
+      run.phases.add(phaseOf(k));
     }
+    flush();
+    const failing = band.buckets.filter((k) => k.failed > 0).sort((a, b) => SEVERITY[a.worst] - SEVERITY[b.worst] || a.index - b.index);
+    for (const k of failing) rect({ ...k, n: 1, phase: phaseOf(k) }, bucketTitle(k));
     // latency: max per bucket, on a scale shared by every band, broken where no samples were taken
     out.push(`<rect x="${PAD_X}" y="${latY}" width="${plotW}" height="${LAT_H}" fill="none" stroke="#eaeef2"/>`);
     const ly = (ms: number) => latY + LAT_H - (Math.min(ms, latMax) / latMax) * (LAT_H - 2) - 1;
@@ -339,17 +418,8 @@ function bucketTitle(k: Bucket): string {
 }
 
 /** Rollout and rollback spans: from the samples of each phase, the rollback from its request mark. */
-function phaseSpans(samples: TimelineSample[], marks: TimelineMark[], end: number): { phase: "rollout" | "rollback"; from: number; to: number }[] {
-  let r0 = Infinity, r1 = -Infinity, b0 = Infinity, b1 = -Infinity;
-  for (const s of samples) {
-    if (s.phase === "rolling_back") {
-      b0 = Math.min(b0, s.at);
-      b1 = Math.max(b1, s.at);
-    } else {
-      r0 = Math.min(r0, s.at);
-      r1 = Math.max(r1, s.at);
-    }
-  }
+function phaseSpans(extents: PhaseExtents, marks: TimelineMark[], end: number): { phase: "rollout" | "rollback"; from: number; to: number }[] {
+  let [b0, b1] = extents.rollback ?? [Infinity, -Infinity];
   const requested = marks.find((m) => m.name === "rollback_requested");
   if (requested) {
     b0 = Math.min(b0, requested.at);
@@ -358,7 +428,10 @@ function phaseSpans(samples: TimelineSample[], marks: TimelineMark[], end: numbe
   }
   const spans: { phase: "rollout" | "rollback"; from: number; to: number }[] = [];
   // the rollout runs until the rollback starts (or its last sample)
-  if (r0 <= r1) spans.push({ phase: "rollout", from: r0, to: b0 === Infinity ? r1 : Math.max(r0, b0) });
+  if (extents.rollout) {
+    const [r0, r1] = extents.rollout;
+    spans.push({ phase: "rollout", from: r0, to: b0 === Infinity ? r1 : Math.max(r0, b0) });
+  }
   if (b0 <= b1) spans.push({ phase: "rollback", from: b0, to: b1 });
   return spans;
 }

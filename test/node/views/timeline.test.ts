@@ -1,6 +1,6 @@
 // The probe timeline SVG: buckets, failures that stay visible, marks, escaping. Pure, so it runs in Node.
 import { describe, expect, it } from "vitest";
-import { MAX_BUCKETS, bucketSamples, outcomeClass, renderProbeTimeline, type TimelineSample } from "../../../src/worker/views/timeline";
+import { MAX_BUCKETS, bucketSamples, outcomeClass, plotWidthFor, renderProbeTimeline, type TimelineSample } from "../../../src/worker/views/timeline";
 
 const T0 = Date.UTC(2026, 10, 26, 12, 0, 0);
 const A = "https://app.example/health";
@@ -62,14 +62,23 @@ describe("renderProbeTimeline", () => {
   it("draws a 10-minute rollout at 4 probes/s over 3 URLs in at most 600 buckets per band, each saying how many samples it holds", () => {
     const samples = probeRun({ urls: [A, B, C], durationMs: 600_000, intervalMs: 250 });
     expect(samples.length).toBe(7_200);
+    const { bands, bucketMs } = bucketSamples({ samples, from: T0, to: T0 + 600_000, plotWidth: plotWidthFor(1_200) });
+    expect(bucketMs).toBe(1_000);
+    for (const band of bands) {
+      expect(band.buckets.length).toBeLessThanOrEqual(MAX_BUCKETS);
+      expect(band.buckets.length).toBe(600);
+      expect(band.buckets.every((b) => b.count === 4)).toBe(true);
+    }
     const svg = renderProbeTimeline({ samples, marks: [], from: T0, to: T0 + 600_000, width: 1_200 });
     const all = buckets(svg);
     for (const url of [A, B, C]) {
       const band = all.filter((b) => b.url === url);
-      expect(band.length).toBeLessThanOrEqual(MAX_BUCKETS);
-      expect(band.length).toBeGreaterThan(100);
-      expect(band.reduce((n, b) => n + b.count, 0)).toBe(2_400);
+      // a clean stretch is one rect covering its 600 buckets, not 600 elements
+      expect(band).toHaveLength(1);
+      expect(band[0]).toMatchObject({ count: 2_400, failed: 0, tStart: T0, tEnd: T0 + 600_000 });
     }
+    expect(svg).toContain('data-buckets="600"');
+    expect(svg.length).toBeLessThan(40_000); // mostly the latency lines
     expect(svg).toMatch(/<title id="tl-title">Probe timeline: 7200 samples of 3 URLs[^<]*bucket of 1 s \(up to 4 samples per bucket\)/);
     expect(svg).toContain('data-bucket-ms="1000"');
     expect(all.every((b) => b.outcome === "ok" && b.failed === 0)).toBe(true);
