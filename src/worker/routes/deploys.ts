@@ -98,16 +98,25 @@ export const deploys = newApp()
     const denied = authorizeDeploy(claims, trustPolicy(c.get("config")), { environment, sha });
     if (denied && !denied.ok) throw new ApiError("forbidden", "this token may not deploy this request", `oidc: ${denied.reason}`);
 
-    const r = await coordinator(c.env, environment).submit({
-      environment,
-      sha,
-      trigger: { source: "ci", actor: claims.actor },
-      idempotency_key: `${environment}:${sha}:${claims.run_id}:${claims.run_attempt}`,
-      run_id: claims.run_id,
-      run_attempt: claims.run_attempt,
-      ref: claims.ref,
-      jti: { id: claims.jti, expires_at: (claims.exp + CLOCK_SKEW_SECONDS) * 1000 },
-    });
+    let r: SubmitResult;
+    try {
+      r = await coordinator(c.env, environment).submit({
+        environment,
+        sha,
+        trigger: { source: "ci", actor: claims.actor },
+        idempotency_key: `${environment}:${sha}:${claims.run_id}:${claims.run_attempt}`,
+        run_id: claims.run_id,
+        run_attempt: claims.run_attempt,
+        ref: claims.ref,
+        jti: { id: claims.jti, expires_at: (claims.exp + CLOCK_SKEW_SECONDS) * 1000 },
+      });
+    } catch (e) {
+      // Each environment's coordinator checks the jti in its own serial section; the same token
+      // sent to two environments at once loses the race on seen_tokens' primary key instead
+      // (the batch, deploy included, is rolled back): that is a replay too.
+      if (/UNIQUE constraint failed: seen_tokens\.jti/.test(String((e as Error)?.message))) throw unauthorized("token (jti) already used (concurrently, other environment)");
+      throw e;
+    }
     console.log(JSON.stringify({ msg: "ci deploy request", environment, sha, result: r.kind, repository: claims.repository, run_id: claims.run_id, actor: claims.actor }));
     return submitResponse(c, r);
   })

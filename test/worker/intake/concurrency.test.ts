@@ -63,4 +63,13 @@ describe("concurrent intake", () => {
       expect(survivor.created_at).toBe(newest!.t);
     }
   });
+
+  it("one token sent to two environments at once deploys at most once (the jti is single use across environments)", async () => {
+    const sha = randomSha();
+    const token = await mintOidcToken({ sha });
+    const [a, b] = await Promise.all([postDeploy(token, { environment: "intake", sha }), postDeploy(token, { environment: "intake-race", sha })]);
+    expect([a.status, b.status].sort()).toEqual([202, 401]);
+    const rows = await env.DB.prepare("SELECT COUNT(*) AS n FROM deploys WHERE sha = ?").bind(sha).first<{ n: number }>();
+    expect(rows!.n).toBe(1);
+  });
 });
