@@ -343,8 +343,10 @@ async function slice(inv: Invocation, coord: EnvironmentCoordinator, config: Con
 
   const phase = d.status as SamplePhase;
   const rollback = phase === "rolling_back";
-  // failures before the rollback converged belong to the release being removed: stored, not counted
-  const judged = !rollback || d.rollback_converged_at !== null;
+  // Which samples count. Before the agent accepted (deploying) nothing has changed yet: a failure
+  // then is the old release's, not this one's. Failures before the rollback converged belong to
+  // the release being removed. Both are stored (counted = 0), neither trips a rule.
+  const judged = phase === "verifying" || (rollback && d.rollback_converged_at !== null);
   const expectSha = rollback ? d.rollback_sha! : d.sha;
   const baseFailed = rollback ? d.rollback_probes_failed : d.probes_failed;
   const firstBefore = rollback ? d.rollback_first_failure : d.first_failure;

@@ -3,7 +3,7 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { getInFlight } from "../../../src/worker/store/deploys";
-import { agentRequests, drive, environmentRow, newSha, scriptAgent, scriptProbe, seedVerified, submit } from "./helpers";
+import { agentRequests, drive, environmentRow, newSha, samples, scriptAgent, scriptProbe, seedVerified, submit } from "./helpers";
 
 async function expectReleased(name: string, verified: string) {
   expect(await getInFlight(env.DB, name)).toBeNull();
@@ -52,6 +52,11 @@ describe("the agent cannot be reached", () => {
     expect(d.status).toBe("failed");
     expect(d.reason).toMatch(/^agent unreachable: POST http:\/\/127\.0\.0\.1:9\/s\/ro-unreachable\/v1\/deployments: .*; nothing was changed$/);
     expect(d.agent_accepted_at).toBeNull();
+    // probed while asking, but nothing had changed: stored, not counted against the release
+    const s = await samples(d.id);
+    expect(s.length).toBeGreaterThan(0);
+    expect(s.every((x) => x.phase === "deploying" && x.counted === 0)).toBe(true);
+    expect(d.probes_total).toBe(0);
     await expectReleased(name, old);
   });
 });
