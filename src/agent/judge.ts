@@ -9,6 +9,9 @@ export type ServiceVerdict =
   | { kind: "failed"; why: string }
   | { kind: "pending"; why: string };
 
+/** Update states in which Swarm is still moving tasks (an update, or its own rollback). */
+const IN_PROGRESS_UPDATE_STATES = new Set(["updating", "rollback_started"]);
+
 /** Update states that mean Swarm gave up on this update (failure_action rollback or pause). */
 export function isFailedUpdateState(state: string): boolean {
   return state === "paused" || state.startsWith("rollback_");
@@ -85,8 +88,19 @@ export function judgeService(svc: ServiceInspect, tasks: TaskInspect[], opStarte
   // No update of ours (service created now, unchanged, or Swarm has not started the update yet):
   // only the tasks can say it is done. A changed spec whose update has not begun still has its
   // tasks on the old spec, so it stays pending here.
+  // An earlier update Swarm is still carrying out (typically its own rollback of the release we
+  // are replacing: the spec is already back, the broken task is still being stopped) is no verdict
+  // either way, but it is not done: calling the service converged now would start the caller's
+  // soak window while users can still be routed to the task on its way out.
+  if (us?.State && IN_PROGRESS_UPDATE_STATES.has(us.State)) {
+    return { kind: "pending", why: `service ${name}: Swarm is still carrying out an earlier update (${us.State})` };
+  }
   const desired = desiredReplicas(svc, tasks);
   const running = runningOnCurrentSpec(svc, tasks);
+  const leftovers = tasks.filter((t) => t.ServiceID === svc.ID && t.Status.State === "running" && !onCurrentSpec(svc, t)).length;
+  if (leftovers > 0) {
+    return { kind: "pending", why: `service ${name}: ${leftovers} task(s) of an older spec still running` };
+  }
   const stale = us?.State ? ` (stale update status ${us.State} ignored)` : "";
   if (running >= desired && desired > 0) {
     return { kind: "converged", why: `service ${name}: ${running}/${desired} tasks on current spec${stale}` };

@@ -39,6 +39,20 @@ describe("judgeService on recorded Swarm state", () => {
     expect(judgeService(updating.service, updating.tasks, LATER).kind).toBe("pending");
   });
 
+  test("Swarm still rolling back an earlier update is not converged yet, even with the old spec's tasks running", () => {
+    const { service, tasks } = recorded("rollback-started");
+    expect(judgeService(service, tasks, LATER)).toMatchObject({ kind: "pending", why: expect.stringContaining("rollback_started") });
+  });
+
+  test("a task of an older spec still running keeps an unchanged service pending", () => {
+    const { service, tasks } = recorded("created");
+    const leftover = structuredClone(tasks[0]);
+    leftover.ID = "leftover";
+    leftover.DesiredState = "shutdown";
+    leftover.Spec.ContainerSpec!.Image = "lab/app:dead00000000000000000000000000000000beef";
+    expect(judgeService(service, [...tasks, leftover], BEFORE_GOOD2)).toMatchObject({ kind: "pending", why: expect.stringContaining("older spec") });
+  });
+
   test("a stale rollback from an earlier operation does not fail this one", () => {
     const { service, tasks } = recorded("rollback-completed");
     expect(judgeService(service, tasks, LATER)).toMatchObject({ kind: "converged" });
