@@ -1,0 +1,179 @@
+// End to end: the Worker (workerd via wrangler dev, real alarms, local D1) + the real agent + the
+// real Swarm lab with the proxy in front. The probe URL is the proxy on 127.0.0.1:18080. For every
+// release an independent client polls the same proxy every 20 ms, and each test checks that the
+// coordinator's verdict agrees with what that client saw.
+import { execFile } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { LAB_HEALTH_URL, LAB_SHAS, LAB_STACK, LAB_STATE_DIR, appImage, deployDirect, docker, waitFor } from "../../lab/lab";
+import { type LoadSummary, startLoad } from "../../lab/load";
+import { type DeployJson, LAB_ENV, LAB_STOP_FIRST_ENV, type LabStack, startLabStack } from "../../scripts/lib/lab-stack";
+
+const APP = `${LAB_STACK}_app`;
+const run = promisify(execFile);
+let stack: LabStack;
+const results: Record<string, unknown> = {};
+
+async function served(): Promise<{ status: number; version: string | null }> {
+  const r = await fetch(LAB_HEALTH_URL, { signal: AbortSignal.timeout(2000) });
+  const text = await r.text();
+  try {
+    return { status: r.status, version: (JSON.parse(text) as { version: string }).version };
+  } catch {
+    return { status: r.status, version: null };
+  }
+}
+
+const appImageNow = () => docker("service", "inspect", APP, "--format", "{{.Spec.TaskTemplate.ContainerSpec.Image}}").trim().split("@")[0];
+
+/** Records every UpdateStatus.State Swarm reports for the app while a rollout runs (bounded). */
+function watchSwarm(): { stop(): Promise<string[]> } {
+  const seen: string[] = [];
+  let running = true;
+  const loop = (async () => {
+    for (let i = 0; running && i < 1_000; i++) {
+      const { stdout } = await run("docker", ["service", "inspect", APP, "--format", "{{if .UpdateStatus}}{{.UpdateStatus.State}}{{end}}"]).catch(() => ({ stdout: "" }));
+      const s = stdout.trim();
+      if (s && seen[seen.length - 1] !== s) seen.push(s);
+      await new Promise((r) => setTimeout(r, 300));
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      return seen;
+    },
+  };
+}
+
+const at = (iso: string | null | undefined) => (iso ? Date.parse(iso) : null);
+const markAt = (d: DeployJson, mark: string) => at(d.events?.find((e) => e.kind === "mark" && e.data?.mark === mark)?.at);
+
+/** Requests a deploy through CI's door and follows it to its verdict while the client and a Swarm watcher run. */
+async function rollout(name: string, environment: string, sha: string) {
+  const load = startLoad({ intervalMs: 20, maxDurationMs: 240_000, maxRequests: 12_000 });
+  const swarm = watchSwarm();
+  await new Promise((r) => setTimeout(r, 500));
+  const t0 = Date.now();
+  const req = await stack.requestDeploy(environment, sha);
+  expect(req.status).toBe(202);
+  const verdict = await stack.waitForVerdict(req.deploy.id);
+  const full = await stack.getDeploy(req.deploy.id, 0);
+  await new Promise((r) => setTimeout(r, 500));
+  const client = await load.stop();
+  const swarmStates = await swarm.stop();
+  const firstFailure = at(full.probes.first_failure_at);
+  const rollbackRequested = markAt(full, "rollback_requested");
+  results[name] = {
+    environment,
+    sha,
+    verdict: verdict.status,
+    reason: verdict.reason,
+    request_to_verdict_ms: (at(full.finished_at) ?? Date.now()) - t0,
+    probes: full.probes,
+    rollback_sha: full.rollback_sha,
+    rollback_probes: full.rollback_probes,
+    first_failure_to_rollback_request_ms: firstFailure && rollbackRequested ? rollbackRequested - firstFailure : null,
+    client: { requests: client.requests, failures: client.failures, statuses: client.statuses, errors: client.errors, versions: client.versions },
+    swarm_update_states: swarmStates,
+  };
+  return { deploy: full, client, swarmStates };
+}
+
+async function unlock(environment: string) {
+  const res = await stack.api("DELETE", `/v1/environments/${environment}/lock`);
+  expect(res.status).toBe(200);
+}
+
+async function expectServed(sha: string) {
+  await waitFor(`/health to serve ${sha}`, async () => (await served().catch(() => null))?.version === sha, 10_000, 200);
+  expect(await served()).toEqual({ status: 200, version: sha });
+}
+
+beforeAll(async () => {
+  // Seed: the stack runs good1 before the coordinator touches it (the state of a live VPS).
+  deployDirect(LAB_SHAS.good1);
+  await waitFor("good1 served", async () => (await served().catch(() => null))?.version === LAB_SHAS.good1, 120_000, 500);
+  stack = await startLabStack({ stateDir: path.join(LAB_STATE_DIR, "e2e"), soakSeconds: 5, probeIntervalMs: 250, rolloutTimeoutSeconds: 120 });
+});
+
+afterAll(async () => {
+  await stack?.stop();
+  mkdirSync(LAB_STATE_DIR, { recursive: true });
+  writeFileSync(path.join(LAB_STATE_DIR, "e2e-results.json"), JSON.stringify(results, null, 2));
+  process.stderr.write(`[e2e] results in .lab/e2e-results.json\n${JSON.stringify(results, null, 2)}\n`);
+});
+
+describe("rollouts through the coordinator against a real Swarm", () => {
+  test("(a) a healthy start-first release succeeds with 0 failed probes and the new version confirmed — and the client saw 0 failures", async () => {
+    const { deploy, client } = await rollout("a_start_first_healthy", LAB_ENV, LAB_SHAS.good2);
+    expect(deploy.status).toBe("succeeded");
+    expect(deploy.probes.failed).toBe(0);
+    expect(deploy.probes.total).toBeGreaterThan(10);
+    expect(deploy.probes.version_confirmed_at).not.toBeNull();
+    expect(deploy.previous_sha).toBe(LAB_SHAS.good1);
+    // agreement: users saw no error and did see the new release
+    expect(client.failures).toBe(0);
+    expect(client.versions[`200 ${LAB_SHAS.good2}`]).toBeGreaterThan(0);
+    await expectServed(LAB_SHAS.good2);
+  });
+
+  test("(b) a release rolled stop-first produces real 502s and is rolled back to the previous version, verified", async () => {
+    const { deploy, client } = await rollout("b_stop_first", LAB_STOP_FIRST_ENV, LAB_SHAS.good3);
+    expect(deploy.status).toBe("rolled_back");
+    expect(deploy.probes.failed).toBeGreaterThan(0);
+    expect(deploy.reason).toMatch(/max_failed_probes/);
+    // this environment has verified nothing yet: the target is what the agent saw running before
+    expect(deploy.rollback_sha).toBe(LAB_SHAS.good2);
+    expect(deploy.rollback_probes.version_confirmed_at).not.toBeNull();
+    // agreement: the client saw the errors the coordinator acted on
+    expect(client.failures).toBeGreaterThan(0);
+    await expectServed(LAB_SHAS.good2);
+    await unlock(LAB_STOP_FIRST_ENV);
+  });
+
+  test("(c) an unhealthy release (Swarm rolls it back itself) is rolled back to the last verified release", async () => {
+    const { deploy, client, swarmStates } = await rollout("c_unhealthy", LAB_ENV, LAB_SHAS.unhealthy);
+    expect(deploy.status).toBe("rolled_back");
+    expect(deploy.rollback_sha).toBe(LAB_SHAS.good2);
+    expect(deploy.rollback_probes.version_confirmed_at).not.toBeNull();
+    expect(swarmStates.some((s) => s.startsWith("rollback"))).toBe(true);
+    // agreement: the broken release was never served to the client
+    expect(client.versions[`200 ${LAB_SHAS.unhealthy}`] ?? 0).toBe(0);
+    await expectServed(LAB_SHAS.good2);
+    await unlock(LAB_ENV);
+  });
+
+  test("(d) a release Swarm calls healthy (update completed) but whose public endpoint answers 5xx is rolled back", async () => {
+    const { deploy, client, swarmStates } = await rollout("d_public_5xx", LAB_ENV, LAB_SHAS.public5xx);
+    // Swarm's own word: the update completed
+    expect(swarmStates).toContain("completed");
+    expect(deploy.status).toBe("rolled_back");
+    expect(deploy.reason).toMatch(/max_failed_probes/);
+    expect(deploy.reason).toMatch(/500/);
+    expect(deploy.rollback_sha).toBe(LAB_SHAS.good2);
+    // agreement: the client saw the 500s too
+    expect(client.failures).toBeGreaterThan(0);
+    expect(client.statuses["500"]).toBeGreaterThan(0);
+    await expectServed(LAB_SHAS.good2);
+    results.d_deploy_id = deploy.id;
+    await unlock(LAB_ENV);
+  });
+
+  test("(e) a release whose image is missing ends failed and nothing changes", async () => {
+    const before = appImageNow();
+    const { deploy, client } = await rollout("e_missing_image", LAB_ENV, LAB_SHAS.missing);
+    expect(deploy.status).toBe("failed");
+    expect(deploy.rollback_sha).toBeNull();
+    expect(appImageNow()).toBe(before);
+    expect(before).toBe(appImage(LAB_SHAS.good2));
+    expect(client.failures).toBe(0);
+    await expectServed(LAB_SHAS.good2);
+    // nothing changed, so nothing is locked: the next deploy is accepted
+    const status = (await (await fetch(`${stack.workerUrl}/v1/status`)).json()) as Record<string, unknown>;
+    expect(JSON.stringify(status)).not.toMatch(/"locked":true/);
+  });
+});
