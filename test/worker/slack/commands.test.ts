@@ -63,6 +63,12 @@ describe("/deploy help, status, history (anyone may read)", () => {
     await env.DB.prepare("UPDATE deploys SET status = 'succeeded', finished_at = ? WHERE id = ?").bind(Date.now(), id).run();
   });
 
+  it("status without an environment shows every environment (several are configured)", async () => {
+    const reply = await slash("status", { user_id: STRANGER });
+    expect(reply.response_type).toBe("ephemeral");
+    for (const name of ["slack-status", "slack-notify", "production"]) expect(reply.text).toContain(`*${name}*`);
+  });
+
   it("history lists the last 10 deploys with their verdicts, newest first", async () => {
     const shas: string[] = [];
     for (let i = 0; i < 12; i++) {
