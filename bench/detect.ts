@@ -19,9 +19,10 @@
 //   npm run bench:detect -- --n 5        # quick run
 //   flags: --lengths 100,250,500,1000,2000 --mode 5xx|refused --interval 250 --soak 3
 //          --converge-ms 1500 --seed 1 --port 8887 --agent-port 8890 --probe-port 8900
+import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import path from "node:path";
-import { agentKeyPair } from "../scripts/lib/local-stack";
+import { OFFLINE_ENV, ROOT, agentKeyPair } from "../scripts/lib/local-stack";
 import { startFakeAgent } from "./lib/fake-agent";
 import { type OutageMode, type ServedOutage, startProbeTarget } from "./lib/probe-target";
 import { lineChart } from "./lib/svg";
@@ -209,6 +210,7 @@ async function main() {
     );
 
     const wallMs = Date.now() - t0;
+    const gaps = sampleGaps();
     const rows = classes.map((c) => {
       const rs = results.filter((r) => r.class === c.name);
       const delays = rs.flatMap((r) => (r.coordinator.delay_ms !== null ? [r.coordinator.delay_ms] : []));
@@ -236,6 +238,8 @@ async function main() {
       machine: machine(),
       settings: { n: N, lengths_ms: LENGTHS, mode: MODE, probe_interval_ms: INTERVAL, probe_timeout_ms: 1000, soak_seconds: SOAK_S, converge_ms: CONVERGE_MS, rollback_converge_ms: ROLLBACK_CONVERGE_MS, rollout_window_ms: WINDOW_MS, uptime_period_ms: UPTIME_PERIOD_MS, uptime_phases_per_outage: UPTIME_PHASES, seed: SEED, slice_ms: 1000 },
       agent_auth_refusals: agent.refused(),
+      /** time between consecutive probe samples of one forward rollout, from the Worker's own D1 */
+      probe_gap_ms: gaps,
       rows,
       runs: results,
     };
@@ -255,7 +259,8 @@ async function main() {
       ]),
     );
     const header = `bench:detect — mode ${MODE}, probe_interval_ms ${INTERVAL}, soak ${SOAK_S} s, converge ${CONVERGE_MS} ms, N=${N}, seed ${SEED}; delay = outage start → rollback requested`;
-    console.log(`\n${header}\n\n${text}\n\nwall time ${(wallMs / 1000).toFixed(1)} s; agent auth refusals: ${agent.refused()}`);
+    const gapLine = gaps ? `probe spacing (consecutive samples of a rollout, from D1): p50 ${gaps.p50} ms, p90 ${gaps.p90} ms, p99 ${gaps.p99} ms, max ${gaps.max} ms over ${gaps.n} gaps` : "probe spacing: not read";
+    console.log(`\n${header}\n\n${text}\n\n${gapLine}\nwall time ${(wallMs / 1000).toFixed(1)} s; agent auth refusals: ${agent.refused()}`);
     const lengths = rows.filter((r) => r.outage_ms !== null);
     const svg = lineChart({
       title: "Outage during a rollout: how often is it caught?",
@@ -270,13 +275,32 @@ async function main() {
       ],
     });
     const json = JSON.stringify(out, null, 2);
-    const files = [writeOut(`detect-${MODE}.json`, json), writeOut(`detect-${MODE}.svg`, svg), writeOut(`detect-${MODE}.md`, `${header}\n\n${text}\n`)];
+    const files = [writeOut(`detect-${MODE}.json`, json), writeOut(`detect-${MODE}.svg`, svg), writeOut(`detect-${MODE}.md`, `${header}\n\n${text}\n\n${gapLine}\n`)];
     if (f.publish !== undefined) {
-      for (const [name, content] of [[`detect-${MODE}.json`, json], [`detect-${MODE}.svg`, svg], [`detect-${MODE}.md`, `${header}\n\n${text}\n`]] as const) writeFileSync(path.join(DOCS_DIR, name), content);
+      for (const [name, content] of [[`detect-${MODE}.json`, json], [`detect-${MODE}.svg`, svg], [`detect-${MODE}.md`, `${header}\n\n${text}\n\n${gapLine}\n`]] as const) writeFileSync(path.join(DOCS_DIR, name), content);
       files.push(`${DOCS_DIR}/detect-${MODE}.{json,svg,md}`);
     }
     console.log(`wrote ${files.join(", ")}`);
   });
+}
+
+/** The spacing of the probe samples the Worker stored (forward rollouts only), read from the local D1. */
+function sampleGaps(): { n: number; p50: number | null; p90: number | null; p99: number | null; max: number | null } | null {
+  const sql = "SELECT at - LAG(at) OVER (PARTITION BY deploy_id ORDER BY at) AS gap FROM probe_samples WHERE phase != 'rolling_back'";
+  const r = spawnSync(path.join(ROOT, "node_modules/.bin/wrangler"), ["d1", "execute", "DB", "--local", "--persist-to", path.join(ROOT, "bench/out/state-detect"), "--json", "--command", sql], {
+    cwd: ROOT,
+    env: { ...process.env, ...OFFLINE_ENV, CI: "true" },
+    encoding: "utf8",
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  try {
+    const rows = (JSON.parse(r.stdout) as { results: { gap: number | null }[] }[])[0].results;
+    const gaps = rows.flatMap((x) => (x.gap === null ? [] : [x.gap]));
+    return { n: gaps.length, p50: percentile(gaps, 50), p90: percentile(gaps, 90), p99: percentile(gaps, 99), max: gaps.length ? Math.max(...gaps) : null };
+  } catch {
+    process.stderr.write(`could not read probe samples: ${r.stderr.slice(0, 500)}\n`);
+    return null;
+  }
 }
 
 main().catch((e) => {

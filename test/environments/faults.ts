@@ -42,7 +42,9 @@ export function environments(servers: Record<string, ServerInfo>) {
   }
   // nothing listens on port 9
   (out["fault-unreachable"] as { agent_url: string }).agent_url = `${closed}/s/fault-unreachable`;
-  // the faulty agent: answers after the Worker's agent timeout, or dies mid-answer
-  (out["fault-slow"] as { agent_url: string }).agent_url = `${slow}/slow`;
+  // the faulty agent (test/servers/faultyagent.server.ts): answers after the Worker's agent
+  // timeout, or answers status polls with an HTML page
+  (out["fault-slow"] as { agent_url: string }).agent_url = `${slow}/slow/fault-slow`;
+  (out["fault-garbage-poll"] as { agent_url: string }).agent_url = `${slow}/garbage-poll/fault-garbage-poll`;
   return out;
 }

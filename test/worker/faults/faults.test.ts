@@ -1,0 +1,167 @@
+// Faults the coordinator must survive: an agent that cannot be reached, answers too late, answers
+// garbage, or restarts mid-operation (forgetting it); a D1 batch that fails; a probe target that
+// flaps. Each rollout must end in a terminal state, with the environment released (nothing
+// active left) and the reason recorded — never stuck, never silently "succeeded".
+import { env } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { deploy, drive, environmentRow, events, newSha, scriptAgent, scriptProbe, seedVerified, servers, submit } from "../rollout/helpers";
+
+async function active(environment: string): Promise<number> {
+  const r = await env.DB.prepare("SELECT COUNT(*) AS n FROM deploys WHERE environment = ? AND status IN ('queued','deploying','verifying','rolling_back')").bind(environment).first<{ n: number }>();
+  return r!.n;
+}
+
+/** The common ending: terminal, released, the reason recorded on the row and on its last transition. */
+async function expectSettled(name: string, id: string, status: string, reason: RegExp) {
+  const d = await deploy(id);
+  expect(d.status).toBe(status);
+  expect(d.reason).toMatch(reason);
+  expect(d.finished_at).not.toBeNull();
+  expect(await active(name)).toBe(0);
+  const last = (await events(id)).filter((e) => e.kind === "transition").at(-1)!;
+  expect(last.to_status).toBe(status);
+  expect(last.reason).toBe(d.reason);
+  return d;
+}
+
+const faulty = () => (JSON.parse(env.TEST_SERVERS) as Record<string, { url: string }>).faultyagent.url;
+async function pointFaultyAgentAtProbe() {
+  const r = await fetch(`${faulty()}/__probe`, { method: "POST", body: JSON.stringify({ url: servers().probe.url }) });
+  expect(r.status).toBe(204);
+}
+
+describe("the agent", () => {
+  it("unreachable: the deploy ends failed (nothing changed), the environment released and still on its verified release", async () => {
+    const name = "fault-unreachable";
+    const [old, sha] = [newSha(), newSha()];
+    await seedVerified(name, old);
+    await scriptProbe(name, { version: old });
+    const id = await submit(name, sha);
+    await drive(name, id);
+    await expectSettled(name, id, "failed", /^agent unreachable: .*; nothing was changed$/);
+    expect((await environmentRow(name)).verified_sha).toBe(old);
+    expect((await environmentRow(name)).locked).toBe(false);
+  });
+
+  it("slower than the Worker's agent timeout: the deploy ends failed naming the timeout, released", async () => {
+    const name = "fault-slow";
+    const [old, sha] = [newSha(), newSha()];
+    await seedVerified(name, old);
+    await scriptProbe(name, { version: old });
+    await pointFaultyAgentAtProbe();
+    const id = await submit(name, sha);
+    await drive(name, id, { maxMs: 28_000 });
+    await expectSettled(name, id, "failed", /agent unreachable: POST .*no answer within 5000 ms; nothing was changed/);
+  }, 30_000);
+
+  it("answering garbage to the deploy request: failed, naming the garbage, released", async () => {
+    const name = "fault-garbage";
+    const [old, sha] = [newSha(), newSha()];
+    await seedVerified(name, old);
+    await scriptProbe(name, { version: old });
+    await scriptAgent(name, { running_sha_before: old, post: "garbage", ops: {} });
+    const id = await submit(name, sha);
+    await drive(name, id);
+    await expectSettled(name, id, "failed", /^agent answered garbage: .*not an operation.*; nothing was changed$/);
+  });
+
+  it("answering garbage to every status poll: the rollout times out, is rolled back, and the environment released", async () => {
+    const name = "fault-garbage-poll";
+    const [old, sha] = [newSha(), newSha()];
+    await seedVerified(name, old);
+    await scriptProbe(name, { version: old });
+    await pointFaultyAgentAtProbe();
+    const id = await submit(name, sha);
+    await drive(name, id, { maxMs: 28_000 });
+    const d = await expectSettled(name, id, "rolled_back", /rollout_timeout_seconds 10 passed before the agent reported convergence/);
+    expect(d.rollback_sha).toBe(old);
+    expect((await environmentRow(name)).locked).toBe(true); // lock_after_rollback (default)
+  }, 30_000);
+
+  it("restarting mid-operation (404 on poll after accepting): rolled back, the reason says the agent forgot the operation", async () => {
+    const name = "fault-restart";
+    const [old, sha] = [newSha(), newSha()];
+    await seedVerified(name, old);
+    await scriptProbe(name, { version: old });
+    // the scripted agent forgets everything 2 s after an operation list starts afresh: the forward
+    // operation (still running) is lost; the rollback converges in 100 ms, long before its own 2 s
+    await scriptAgent(name, { running_sha_before: old, ops: { [sha]: { outcome: "converged", after_ms: 8000 }, [old]: { outcome: "converged", after_ms: 100 } }, forget_after_ms: 2000 });
+    const id = await submit(name, sha);
+    await drive(name, id);
+    const d = await expectSettled(name, id, "rolled_back", /agent no longer knows operation \S+ \(restarted\?\)/);
+    expect(d.rollback_sha).toBe(old);
+    expect(d.rollback_converged_at).not.toBeNull();
+  });
+
+  it("restarting during the rollback: rollback_failed, the environment locked for a human, released", async () => {
+    const name = "fault-restart-rollback";
+    const [old, sha] = [newSha(), newSha()];
+    await seedVerified(name, old);
+    await scriptProbe(name, { version: old, windows: [{ after: "started", sha, at_ms: 100, duration_ms: 300, status: 502 }] });
+    await scriptAgent(name, { running_sha_before: old, ops: { [sha]: { outcome: "converged", after_ms: 600 }, [old]: { outcome: "converged", after_ms: 8000 } }, forget_after_ms: 2500 });
+    const id = await submit(name, sha);
+    await drive(name, id);
+    await expectSettled(name, id, "rollback_failed", /^rollback failed: agent no longer knows operation \S+ \(restarted\?\); the rollout had failed on: 1 failed probe/);
+    const e = await environmentRow(name);
+    expect(e.locked).toBe(true);
+    expect(e.verified_sha).toBe(old);
+  });
+});
+
+describe("D1", () => {
+  it("a failed batch (the verdict's write refused by a trigger for ~2 s) is retried: one verdict, written once, released", async () => {
+    const name = "fault-d1";
+    const [old, sha] = [newSha(), newSha()];
+    await seedVerified(name, old);
+    await scriptProbe(name, { version: old });
+    await scriptAgent(name, { running_sha_before: old, ops: { "*": { outcome: "converged", after_ms: 200 } } });
+    // A real failure inside D1, not a mock: a trigger aborts the batch that carries this deploy's
+    // 'succeeded' transition until `until` — the whole batch (status, event, verified SHA) rolls back.
+    const until = Date.now() + 2_500;
+    const id = await submit(name, sha);
+    await env.DB.prepare(
+      `CREATE TRIGGER fault_d1_verdict BEFORE INSERT ON deploy_events
+       WHEN NEW.deploy_id = '${id}' AND NEW.to_status = 'succeeded' AND NEW.kind = 'transition'
+         AND (julianday('now') - 2440587.5) * 86400000.0 < ${until}
+       BEGIN SELECT RAISE(ABORT, 'injected D1 failure'); END`,
+    ).run();
+    try {
+      await drive(name, id);
+    } finally {
+      await env.DB.prepare("DROP TRIGGER IF EXISTS fault_d1_verdict").run();
+    }
+    const d = await expectSettled(name, id, "succeeded", /^verified$/);
+    // the first attempt (soak over ~1.3 s after the start) failed: the verdict could only land after `until`
+    expect(d.finished_at!).toBeGreaterThanOrEqual(until);
+    expect((await events(id)).filter((e) => e.to_status === "succeeded" && e.kind === "transition")).toHaveLength(1);
+    expect((await environmentRow(name)).verified_sha).toBe(sha);
+  });
+});
+
+describe("the probe target", () => {
+  const flapping = (sha: string) => Array.from({ length: 8 }, (_, i) => ({ after: "started" as const, sha, at_ms: 100 + i * 250, duration_ms: 120, status: 502 }));
+
+  it("flapping 502/200 during the rollout: rolled back on the first failure, released", async () => {
+    const name = "fault-flapping";
+    const [old, sha] = [newSha(), newSha()];
+    await seedVerified(name, old);
+    await scriptProbe(name, { version: old, windows: flapping(sha) });
+    await scriptAgent(name, { running_sha_before: old, ops: { [sha]: { outcome: "converged", after_ms: 2200 }, [old]: { outcome: "converged", after_ms: 200 } } });
+    const id = await submit(name, sha);
+    await drive(name, id);
+    const d = await expectSettled(name, id, "rolled_back", /^rolled back: 1 failed probe > max_failed_probes 0; first: 502 from /);
+    expect(d.rollback_probes_failed).toBe(0);
+  });
+
+  it("flapping past a tolerance of 2 failed probes: rolled back naming the limit, released", async () => {
+    const name = "fault-flapping-tolerant";
+    const [old, sha] = [newSha(), newSha()];
+    await seedVerified(name, old);
+    await scriptProbe(name, { version: old, windows: flapping(sha) });
+    await scriptAgent(name, { running_sha_before: old, ops: { [sha]: { outcome: "converged", after_ms: 2200 }, [old]: { outcome: "converged", after_ms: 200 } } });
+    const id = await submit(name, sha);
+    await drive(name, id);
+    const d = await expectSettled(name, id, "rolled_back", /^rolled back: 3 failed probes > max_failed_probes 2; first: 502 from /);
+    expect(d.probes_failed).toBe(3);
+  });
+});
