@@ -1,0 +1,237 @@
+// bench:swarm — in the real Swarm lab: K rollouts of each kind of release through the whole
+// product (the Worker under wrangler dev, the real agents, the lab stack behind its proxy), each
+// watched by an independent client on 127.0.0.1:18080 (lab/load.ts) and by a poller of Swarm's own
+// `UpdateStatus`. Per kind: the client's failures, the coordinator's verdict, whether the two
+// agree, time from request to verdict, and what Swarm said.
+//   kinds: start-first healthy · stop-first (real 502s) · unhealthy (Swarm rolls back itself)
+//          · healthy-to-Swarm-but-5xx (Swarm: completed; users: 500s)
+//   agreement: succeeded ⇔ the client saw 0 failures AND the new version;
+//              rolled_back ⇔ the client saw failures OR never saw the new version
+//
+//   npm run bench:swarm                 # K=3 (root: installs Docker with apt-get when missing)
+//   flags: --k 3 --port 8887 --agent-port 8890 --stop-first-agent-port 8892 --issuer-port 8891
+//          --soak 5 --interval 250 --wait-for-lab-minutes 15 --publish
+// It never runs next to someone else's Swarm tests: it waits (bounded) while a `test:swarm` run
+// is visible in `ps`, and always tears the lab down (labDown) at the end, also on SIGINT.
+import { execFile, spawnSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import path from "node:path";
+import { promisify } from "node:util";
+import { LAB_HEALTH_URL, LAB_SHAS, LAB_STACK, deployDirect, labDown, labUp, waitFor } from "../lab/lab";
+import { type LoadSummary, startLoad } from "../lab/load";
+import { type DeployJson, LAB_ENV, LAB_STOP_FIRST_ENV, type LabStack, startLabStack } from "../scripts/lib/lab-stack";
+import { buildAgent } from "../scripts/lib/local-stack";
+import { DOCS_DIR, OUT_DIR, flags, intFlag, machine, mean, percentile, sleep, table, withCleanup, writeOut } from "./lib/util";
+
+const run = promisify(execFile);
+const f = flags();
+const K = intFlag(f, "k", 3, 1, 20);
+const PORTS = {
+  workerPort: intFlag(f, "port", 8887, 1024, 65535),
+  agentPort: intFlag(f, "agent-port", 8890, 1024, 65535),
+  stopFirstAgentPort: intFlag(f, "stop-first-agent-port", 8892, 1024, 65535),
+  issuerPort: intFlag(f, "issuer-port", 8891, 1024, 65535),
+};
+const SOAK_S = intFlag(f, "soak", 5, 1, 120);
+const INTERVAL = intFlag(f, "interval", 250, 50, 10_000);
+const WAIT_LAB_MIN = intFlag(f, "wait-for-lab-minutes", 15, 0, 120);
+const APP = `${LAB_STACK}_app`;
+const GOOD = [LAB_SHAS.good1, LAB_SHAS.good2, LAB_SHAS.good3];
+
+type Kind = "start-first healthy" | "stop-first" | "unhealthy" | "healthy-to-Swarm-but-5xx";
+const KINDS: Kind[] = ["start-first healthy", "stop-first", "unhealthy", "healthy-to-Swarm-but-5xx"];
+
+interface Result {
+  kind: Kind;
+  k: number;
+  environment: string;
+  from: string;
+  sha: string;
+  verdict: string;
+  reason: string | null;
+  request_to_verdict_ms: number;
+  request_to_rollback_ms: number | null;
+  rollback_sha: string | null;
+  probes: DeployJson["probes"];
+  client: { requests: number; failures: number; saw_new_version: boolean; statuses: Record<string, number>; errors: Record<string, number> };
+  swarm_update_states: string[];
+  swarm_messages: string[];
+  agrees: boolean;
+}
+
+/** Another Swarm test run visible in ps (ours never is: we are bench/swarm.ts). */
+function otherLabRun(): string | null {
+  const ps = spawnSync("ps", ["-eo", "pid,args"], { encoding: "utf8" }).stdout ?? "";
+  const line = ps.split("\n").find((l) => /test\/swarm\/vitest\.config|test:swarm/.test(l) && !l.includes("bench/swarm"));
+  return line?.trim() ?? null;
+}
+
+/** Every distinct UpdateStatus (state + message) Swarm reports for the app while a rollout runs. */
+function watchSwarm() {
+  const states: string[] = [];
+  const messages: string[] = [];
+  let running = true;
+  const loop = (async () => {
+    for (let i = 0; running && i < 2_000; i++) {
+      const { stdout } = await run("docker", ["service", "inspect", APP, "--format", "{{json .UpdateStatus}}"], { timeout: 5_000 }).catch(() => ({ stdout: "" }));
+      try {
+        const u = JSON.parse(stdout.trim() || "null") as { State?: string; Message?: string } | null;
+        if (u?.State && states.at(-1) !== u.State) states.push(u.State);
+        if (u?.Message && messages.at(-1) !== u.Message) messages.push(u.Message);
+      } catch {
+        /* no answer this time */
+      }
+      await sleep(250);
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      return { states, messages };
+    },
+  };
+}
+
+async function served(): Promise<string | null> {
+  try {
+    const r = await fetch(LAB_HEALTH_URL, { signal: AbortSignal.timeout(2000) });
+    return r.status === 200 ? ((await r.json()) as { version?: string }).version ?? null : null;
+  } catch {
+    return null;
+  }
+}
+
+const at = (iso: string | null | undefined) => (iso ? Date.parse(iso) : null);
+
+async function rollout(stack: LabStack, kind: Kind, k: number, environment: string, from: string, sha: string): Promise<Result> {
+  // the proxy re-resolves the app every second: start only once the current release is what users get
+  await waitFor(`${from} served`, async () => (await served()) === from, 60_000, 250);
+  const load = startLoad({ intervalMs: 20, maxDurationMs: 240_000, maxRequests: 12_000 });
+  const swarm = watchSwarm();
+  await sleep(500);
+  const t0 = Date.now();
+  const req = await stack.requestDeploy(environment, sha);
+  if (req.status !== 202) throw new Error(`deploy request for ${kind}: ${req.status} ${JSON.stringify(req.deploy)}`);
+  await stack.waitForVerdict(req.deploy.id);
+  const d = await stack.getDeploy(req.deploy.id, 0);
+  await sleep(1000);
+  const client: LoadSummary = await load.stop();
+  const sw = await swarm.stop();
+  const rb = d.events?.find((e) => e.kind === "transition" && e.to === "rolling_back");
+  const sawNew = (client.versions[`200 ${sha}`] ?? 0) > 0;
+  const agrees = d.status === "succeeded" ? client.failures === 0 && sawNew : d.status === "rolled_back" ? client.failures > 0 || !sawNew : false;
+  const r: Result = {
+    kind,
+    k,
+    environment,
+    from,
+    sha,
+    verdict: d.status,
+    reason: d.reason,
+    request_to_verdict_ms: (at(d.finished_at) ?? Date.now()) - t0,
+    request_to_rollback_ms: rb ? Date.parse(rb.at) - t0 : null,
+    rollback_sha: d.rollback_sha,
+    probes: d.probes,
+    client: { requests: client.requests, failures: client.failures, saw_new_version: sawNew, statuses: client.statuses, errors: client.errors },
+    swarm_update_states: sw.states,
+    swarm_messages: sw.messages,
+    agrees,
+  };
+  process.stderr.write(`${kind} #${k}: ${d.status} in ${r.request_to_verdict_ms} ms; client ${client.failures}/${client.requests} failed, new version seen: ${sawNew}; Swarm: ${sw.states.join(" → ") || "(no update status)"}; agrees: ${agrees}\n`);
+  return r;
+}
+
+async function main() {
+  const t0 = Date.now();
+  for (let i = 0; otherLabRun() && i < WAIT_LAB_MIN * 6; i++) {
+    process.stderr.write(`waiting: a Swarm test run is in progress (${otherLabRun()})\n`);
+    await sleep(10_000);
+  }
+  if (otherLabRun()) throw new Error("a Swarm test run is still in progress; not touching the lab");
+  buildAgent(true);
+  let stack: LabStack | undefined;
+  return withCleanup(
+    async () => {
+      await stack?.stop();
+      process.stderr.write("lab down…\n");
+      await labDown();
+    },
+    async () => {
+      const lab = await labUp();
+      process.stderr.write(`lab up: ${JSON.stringify(lab.timings)}\n`);
+      let current: string = LAB_SHAS.good1;
+      deployDirect(current);
+      await waitFor("good1 served", async () => (await served()) === current, 120_000, 500);
+      stack = await startLabStack({ stateDir: path.join(OUT_DIR, "state-swarm"), ...PORTS, soakSeconds: SOAK_S, probeIntervalMs: INTERVAL, rolloutTimeoutSeconds: 120, lockAfterRollback: false });
+      const results: Result[] = [];
+      const nextGood = (after: string) => GOOD[(GOOD.indexOf(after as (typeof GOOD)[number]) + 1) % GOOD.length];
+      for (let k = 1; k <= K; k++) {
+        for (const kind of KINDS) {
+          let r: Result;
+          if (kind === "start-first healthy") r = await rollout(stack, kind, k, LAB_ENV, current, nextGood(current));
+          else if (kind === "stop-first") r = await rollout(stack, kind, k, LAB_STOP_FIRST_ENV, current, nextGood(current));
+          else if (kind === "unhealthy") r = await rollout(stack, kind, k, LAB_ENV, current, LAB_SHAS.unhealthy);
+          else r = await rollout(stack, kind, k, LAB_ENV, current, LAB_SHAS.public5xx);
+          results.push(r);
+          // what runs now: the new release, or where the rollback went
+          if (r.verdict === "succeeded") current = r.sha;
+          else if (r.verdict === "rolled_back" && r.rollback_sha) current = r.rollback_sha;
+          else {
+            // anything else leaves the stack in an unknown state: put a known release back directly
+            deployDirect(current);
+          }
+        }
+      }
+      const wallMs = Date.now() - t0;
+      const rows = KINDS.map((kind) => {
+        const rs = results.filter((r) => r.kind === kind);
+        const t = rs.map((r) => r.request_to_verdict_ms);
+        const verdicts = rs.reduce<Record<string, number>>((a, r) => ((a[r.verdict] = (a[r.verdict] ?? 0) + 1), a), {});
+        const swarmSaid = [...new Set(rs.map((r) => r.swarm_update_states.join(" → ") || "(none)"))];
+        return {
+          kind,
+          n: rs.length,
+          client_failures: rs.map((r) => r.client.failures),
+          client_requests: rs.map((r) => r.client.requests),
+          saw_new_version: rs.filter((r) => r.client.saw_new_version).length,
+          verdicts,
+          agreement: rs.filter((r) => r.agrees).length / rs.length,
+          request_to_verdict_ms: { p50: percentile(t, 50), max: t.length ? Math.max(...t) : null, mean: mean(t) },
+          request_to_rollback_ms: rs.flatMap((r) => (r.request_to_rollback_ms === null ? [] : [r.request_to_rollback_ms])),
+          swarm_update_states: swarmSaid,
+        };
+      });
+      const text = table(
+        ["release", "K", "client failures (each run)", "client saw new version", "coordinator verdict", "agreement", "request → verdict p50", "max", "Swarm UpdateStatus seen"],
+        rows.map((r) => [
+          r.kind,
+          r.n,
+          r.client_failures.join(", "),
+          `${r.saw_new_version}/${r.n}`,
+          Object.entries(r.verdicts).map(([v, n]) => `${v} ×${n}`).join(", "),
+          `${Math.round(r.agreement * 100)}%`,
+          r.request_to_verdict_ms.p50 === null ? null : `${(r.request_to_verdict_ms.p50 / 1000).toFixed(1)} s`,
+          r.request_to_verdict_ms.max === null ? null : `${(r.request_to_verdict_ms.max / 1000).toFixed(1)} s`,
+          r.swarm_update_states.join(" / "),
+        ]),
+      );
+      const header = `bench:swarm — K=${K} per kind, probe_interval_ms ${INTERVAL}, soak ${SOAK_S} s; client: GET 127.0.0.1:18080/health every 20 ms`;
+      console.log(`\n${header}\n\n${text}\n\nwall time ${(wallMs / 1000).toFixed(1)} s`);
+      const out = { bench: "swarm", at: new Date(t0).toISOString(), wall_ms: wallMs, machine: machine(), lab: lab.timings, settings: { k: K, soak_seconds: SOAK_S, probe_interval_ms: INTERVAL, client_interval_ms: 20 }, rows, runs: results };
+      const json = JSON.stringify(out, null, 2);
+      const md = `${header}\n\n${text}\n`;
+      writeOut("swarm.json", json);
+      writeOut("swarm.md", md);
+      if (f.publish !== undefined) {
+        writeFileSync(path.join(DOCS_DIR, "swarm.json"), json);
+        writeFileSync(path.join(DOCS_DIR, "swarm.md"), md);
+      }
+    },
+  );
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
