@@ -10,8 +10,13 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { LAB_HEALTH_URL, LAB_SHAS, LAB_STACK, LAB_STATE_DIR, appImage, deployDirect, docker, waitFor } from "../../lab/lab";
 import { type LoadSummary, startLoad } from "../../lab/load";
 import { type DeployJson, LAB_ENV, LAB_STOP_FIRST_ENV, type LabStack, startLabStack } from "../../scripts/lib/lab-stack";
+import { OFFLINE_ENV, ROOT } from "../../scripts/lib/local-stack";
+import { existsSync } from "node:fs";
+import { chromium } from "playwright-core";
 
 const APP = `${LAB_STACK}_app`;
+const STATE = path.join(LAB_STATE_DIR, "e2e");
+const CHROMIUM = "/usr/bin/chromium";
 const run = promisify(execFile);
 let stack: LabStack;
 const results: Record<string, unknown> = {};
@@ -97,7 +102,7 @@ beforeAll(async () => {
   // Seed: the stack runs good1 before the coordinator touches it (the state of a live VPS).
   deployDirect(LAB_SHAS.good1);
   await waitFor("good1 served", async () => (await served().catch(() => null))?.version === LAB_SHAS.good1, 120_000, 500);
-  stack = await startLabStack({ stateDir: path.join(LAB_STATE_DIR, "e2e"), soakSeconds: 5, probeIntervalMs: 250, rolloutTimeoutSeconds: 120 });
+  stack = await startLabStack({ stateDir: STATE, soakSeconds: 5, probeIntervalMs: 250, rolloutTimeoutSeconds: 120 });
 });
 
 afterAll(async () => {
@@ -175,5 +180,61 @@ describe("rollouts through the coordinator against a real Swarm", () => {
     // nothing changed, so nothing is locked: the next deploy is accepted
     const status = (await (await fetch(`${stack.workerUrl}/v1/status`)).json()) as Record<string, unknown>;
     expect(JSON.stringify(status)).not.toMatch(/"locked":true/);
+  });
+});
+
+/** Rows of the Worker's local D1 (read with wrangler, like an operator would). */
+async function d1(sql: string): Promise<Record<string, unknown>[]> {
+  const { stdout } = await run(path.join(ROOT, "node_modules/.bin/wrangler"), ["d1", "execute", "DB", "--local", "--persist-to", path.join(STATE, "wrangler"), "--json", "--command", sql], {
+    cwd: ROOT,
+    env: { ...process.env, ...OFFLINE_ENV, CI: "true" },
+    maxBuffer: 32 * 1024 * 1024,
+  });
+  return (JSON.parse(stdout) as { results: Record<string, unknown>[] }[])[0].results;
+}
+
+describe("the deploy page of a finished lab rollout, in a real browser", () => {
+  test("the probe timeline draws every failed sample where D1 says it was, and marks the first failure", async () => {
+    const id = results.d_deploy_id as string | undefined;
+    expect(id, "rollout (d) must have run first").toBeTruthy();
+    expect(existsSync(CHROMIUM), "Debian chromium (apt-get install chromium)").toBe(true);
+    const failed = (await d1(`SELECT url, at, outcome, phase FROM probe_samples WHERE deploy_id = '${id}' AND outcome != 'ok' ORDER BY at`)) as { url: string; at: number; outcome: string; phase: string }[];
+    expect(failed.length).toBeGreaterThan(0);
+
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+      // sign in through the login form, as a person would
+      await page.goto(`${stack.workerUrl}/deploys/${id}`);
+      expect(page.url()).toContain("/login");
+      await page.fill("#token", stack.apiToken);
+      await Promise.all([page.waitForURL(`**/deploys/${id}`), page.press("#token", "Enter")]);
+      const buckets = await page.$$eval("svg.probe-timeline rect.bucket", (rects) =>
+        rects.map((r) => ({
+          url: r.getAttribute("data-url"),
+          start: Number(r.getAttribute("data-t-start")),
+          end: Number(r.getAttribute("data-t-end")),
+          failed: Number(r.getAttribute("data-failed")),
+        })),
+      );
+      const failedBuckets = buckets.filter((b) => b.failed > 0);
+      expect(failedBuckets.length).toBeGreaterThan(0);
+      for (const f of failed) {
+        const home = failedBuckets.find((b) => b.url === f.url && b.start <= f.at && f.at < b.end);
+        expect(home, `failed sample at ${new Date(f.at).toISOString()} (${f.outcome}) drawn in a failed bucket`).toBeTruthy();
+      }
+      // no failure drawn where D1 has none
+      for (const b of failedBuckets) expect(failed.some((f) => f.url === b.url && b.start <= f.at && f.at < b.end)).toBe(true);
+      const firstFailureMark = await page.$eval('svg.probe-timeline g.mark[data-mark="first_failure"]', (g) => Number(g.getAttribute("data-t")));
+      const forward = failed.filter((f) => f.phase !== "rolling_back");
+      expect(firstFailureMark).toBe(forward[0].at);
+      mkdirSync(path.join(ROOT, "test-results"), { recursive: true });
+      await page.screenshot({ path: path.join(ROOT, "test-results", "deploy-page-public-5xx.png"), fullPage: true });
+    } finally {
+      await browser.close();
+    }
   });
 });
