@@ -14,7 +14,8 @@ export const POLL_INTERVAL_MS = 1000;
 /** Finished operations kept for GET /v1/deployments/:id; older ones are forgotten (404). */
 export const OPERATIONS_KEPT = 50;
 
-type Entry = { op: Operation; tail: LogTail };
+/** `watching`: its stack deploy was submitted; only Swarm's convergence is being judged. */
+type Entry = { op: Operation; tail: LogTail; watching?: boolean };
 
 export type StartResult =
   | { kind: "started"; op: Operation }
@@ -43,7 +44,12 @@ export class Operations {
   start(req: DeployRequest, requestId: string): StartResult {
     const same = [...this.entries.values()].reverse().find((e) => e.op.deploy_id === req.deploy_id && e.op.sha === req.sha);
     if (same && (same === this.running || same.op.state !== "running")) return { kind: "existing", op: this.view(same) };
-    if (this.running) return { kind: "busy", running: this.view(this.running) };
+    if (this.running) {
+      // A rollback may take over once the running operation only watches Swarm: nothing of it is
+      // left to submit, and Swarm accepts a new spec in the middle of an update.
+      if (!req.supersede || !this.running.watching) return { kind: "busy", running: this.view(this.running) };
+      this.finish(this.running, "failed", `superseded by deploy ${req.deploy_id} (sha ${req.sha}) before it converged`);
+    }
 
     const now = this.clock();
     const entry: Entry = {
@@ -139,13 +145,16 @@ export class Operations {
     }
 
     let lastWhy = "";
+    e.watching = true;
     for (;;) {
+      if (e.op.state !== "running") return; // superseded
       const services = await docker.stackServices(config.stack);
       const tasks = await docker.runningTasks(services.map((s) => s.ID));
       e.op.services = services.map((s) => serviceState(s, tasks));
       const verdict = judgeOperation(services.map((s) => judgeService(s, tasks, deployStartedMs)));
       if (verdict.why !== lastWhy) e.tail.push(verdict.why);
       lastWhy = verdict.why;
+      if (e.op.state !== "running") return; // superseded while Swarm was asked
       if (verdict.kind !== "pending") return this.finish(e, verdict.kind, verdict.why);
       const left = deadline - this.clock();
       if (left <= 0) return this.finish(e, "failed", `${timeoutWhy()}: ${verdict.why}`);

@@ -18,6 +18,14 @@ const Sha = z.string().regex(SHA_RE, "must be 40 lowercase hex characters");
 export const DeployRequestSchema = z.strictObject({
   deploy_id: z.string().min(1).max(200),
   sha: Sha,
+  /**
+   * A rollback: it may take over from a running operation whose `stack deploy` has already been
+   * submitted (the agent is then only watching Swarm converge). The running one ends `failed`
+   * ("superseded"). Without it — or while the running one is still in pre-flight or submitting —
+   * the answer stays 409. This keeps users' 5xx window short: a rollback does not wait for the
+   * broken release's monitor period to run out.
+   */
+  supersede: z.boolean().optional(),
 });
 export type DeployRequest = z.infer<typeof DeployRequestSchema>;
 

@@ -1,7 +1,7 @@
 // The agent client: every call signed with AGENT_SIGNING_KEY (EdDSA, bound to method, path and body),
 // every answer parsed by the protocol's zod schemas, every failure put in one of a few classes the
 // rollout engine can act on.
-import { ErrorBodySchema, type Operation, OperationSchema } from "../../protocol/agent";
+import { type DeployRequest, ErrorBodySchema, type Operation, OperationSchema } from "../../protocol/agent";
 import { signAgentToken } from "../../protocol/agent-token";
 
 /** One agent call never waits longer than this: a slice of the probe loop must stay short. */
@@ -22,9 +22,14 @@ export interface AgentTarget {
   privateJwk: JsonWebKey;
 }
 
-/** `POST /v1/deployments` {deploy_id, sha}: 202 with the operation (a retry of the same pair returns the same operation). */
-export function requestDeployment(t: AgentTarget, deployId: string, sha: string, now: number): Promise<AgentResult> {
-  return call(t, "POST", "/v1/deployments", JSON.stringify({ deploy_id: deployId, sha }), now);
+/**
+ * `POST /v1/deployments` {deploy_id, sha}: 202 with the operation (a retry of the same pair returns
+ * the same operation). A rollback sets `supersede`: the agent lets it take over from the failing
+ * release's operation once that one only watches Swarm, instead of answering 409 until it ends.
+ */
+export function requestDeployment(t: AgentTarget, deployId: string, sha: string, now: number, opts: { supersede?: boolean } = {}): Promise<AgentResult> {
+  const body: DeployRequest = { deploy_id: deployId, sha, ...(opts.supersede ? { supersede: true } : {}) };
+  return call(t, "POST", "/v1/deployments", JSON.stringify(body), now);
 }
 
 /** `GET /v1/deployments/:id`: the operation's state (404 once the agent forgot it, e.g. after a restart). */

@@ -294,7 +294,7 @@ async function agentDeploy(coord: EnvironmentCoordinator, deployId: string, purp
   if (d.status !== "rolling_back" || d.rollback_operation_id || !d.rollback_sha) return;
   inv.agentCalls++;
   inv.budget--;
-  const r = await requestDeployment(target, rollbackDeployId(d.id), d.rollback_sha, Date.now());
+  const r = await requestDeployment(target, rollbackDeployId(d.id), d.rollback_sha, Date.now(), { supersede: true });
   if (r.kind === "ok") {
     inv.ops.set(r.op.id, r.op);
     const now = Date.now();

@@ -96,6 +96,21 @@ describe("Operations", () => {
     await settled(o, first.op.id);
   });
 
+  test("a rollback (supersede) takes over an operation that only watches Swarm; without supersede it stays busy", async () => {
+    const o = ops({ deployTimeoutS: 5 });
+    const first = opOf(o.start({ deploy_id: "d1", sha: SHA }, "r1"));
+    // still in pre-flight / submitting: even a rollback waits
+    expect(o.start({ deploy_id: "d1.rollback", sha: "b".repeat(40), supersede: true }, "r2").kind).toBe("busy");
+    // once stack deploy has been submitted, the operation only watches Swarm
+    for (let i = 0; i < 50 && !argv().some((l) => l.includes("stack deploy")); i++) await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 100));
+    expect(o.start({ deploy_id: "d2", sha: "c".repeat(40) }, "r3").kind).toBe("busy");
+    const rollback = o.start({ deploy_id: "d1.rollback", sha: "b".repeat(40), supersede: true }, "r4");
+    expect(rollback.kind).toBe("started");
+    expect(o.get(first.id)).toMatchObject({ state: "failed", error: expect.stringContaining("superseded by deploy d1.rollback") });
+    await settled(o, opOf(rollback).id);
+  });
+
   test("runs stack deploy by argv with GIT_COMMIT, and fails after AGENT_DEPLOY_TIMEOUT_S without a verdict", async () => {
     const o = ops({ deployTimeoutS: 2 });
     const r = { op: opOf(o.start({ deploy_id: "d1", sha: SHA }, "rid")) };
