@@ -61,7 +61,7 @@ export async function submit(environment: string, sha: string, source: "api" | "
 export async function drive(environment: string, id: string, opts: { until?: (d: DeployRow) => boolean; maxMs?: number } = {}): Promise<DeployRow> {
   const until = opts.until ?? ((d: DeployRow) => isTerminal(d.status));
   const deadline = Date.now() + (opts.maxMs ?? 25_000);
-  for (let i = 0; i < 400 && Date.now() < deadline; i++) {
+  for (let i = 0; i < 5_000 && Date.now() < deadline; i++) {
     const d = (await getDeploy(env.DB, id))!;
     if (until(d)) return d;
     const ran = await runDurableObjectAlarm(stub(environment));
