@@ -54,7 +54,9 @@ interface Result {
   rollback_sha: string | null;
   probes: DeployJson["probes"];
   client: { requests: number; failures: number; saw_new_version: boolean; statuses: Record<string, number>; errors: Record<string, number> };
-  swarm_update_states: string[];
+  /** UpdateStatus.State transitions after the request, for the release (until the rollback was requested) and after */
+  swarm_release_states: string[];
+  swarm_rollback_states: string[];
   swarm_messages: string[];
   agrees: boolean;
 }
@@ -66,9 +68,9 @@ function otherLabRun(): string | null {
   return line?.trim() ?? null;
 }
 
-/** Every distinct UpdateStatus (state + message) Swarm reports for the app while a rollout runs. */
+/** Every change of UpdateStatus (state + message) Swarm reports for the app while a rollout runs, timed. */
 function watchSwarm() {
-  const states: string[] = [];
+  const states: { at: number; state: string }[] = [];
   const messages: string[] = [];
   let running = true;
   const loop = (async () => {
@@ -76,7 +78,7 @@ function watchSwarm() {
       const { stdout } = await run("docker", ["service", "inspect", APP, "--format", "{{json .UpdateStatus}}"], { timeout: 5_000 }).catch(() => ({ stdout: "" }));
       try {
         const u = JSON.parse(stdout.trim() || "null") as { State?: string; Message?: string } | null;
-        if (u?.State && states.at(-1) !== u.State) states.push(u.State);
+        if (u?.State && states.at(-1)?.state !== u.State) states.push({ at: Date.now(), state: u.State });
         if (u?.Message && messages.at(-1) !== u.Message) messages.push(u.Message);
       } catch {
         /* no answer this time */
@@ -120,6 +122,11 @@ async function rollout(stack: LabStack, kind: Kind, k: number, environment: stri
   const sw = await swarm.stop();
   const rb = d.events?.find((e) => e.kind === "transition" && e.to === "rolling_back");
   const sawNew = (client.versions[`200 ${sha}`] ?? 0) > 0;
+  // the state seen before the request is the previous update's (stale); what counts is what changed after it
+  const rbAt = rb ? Date.parse(rb.at) : Number.POSITIVE_INFINITY;
+  const after = sw.states.filter((x) => x.at > t0);
+  const releaseStates = after.filter((x) => x.at < rbAt).map((x) => x.state);
+  const rollbackStates = after.filter((x) => x.at >= rbAt).map((x) => x.state);
   const agrees = d.status === "succeeded" ? client.failures === 0 && sawNew : d.status === "rolled_back" ? client.failures > 0 || !sawNew : false;
   const r: Result = {
     kind,
@@ -134,11 +141,12 @@ async function rollout(stack: LabStack, kind: Kind, k: number, environment: stri
     rollback_sha: d.rollback_sha,
     probes: d.probes,
     client: { requests: client.requests, failures: client.failures, saw_new_version: sawNew, statuses: client.statuses, errors: client.errors },
-    swarm_update_states: sw.states,
+    swarm_release_states: releaseStates,
+    swarm_rollback_states: rollbackStates,
     swarm_messages: sw.messages,
     agrees,
   };
-  process.stderr.write(`${kind} #${k}: ${d.status} in ${r.request_to_verdict_ms} ms; client ${client.failures}/${client.requests} failed, new version seen: ${sawNew}; Swarm: ${sw.states.join(" → ") || "(no update status)"}; agrees: ${agrees}\n`);
+  process.stderr.write(`${kind} #${k}: ${d.status} in ${r.request_to_verdict_ms} ms; client ${client.failures}/${client.requests} failed, new version seen: ${sawNew}; Swarm (release): ${releaseStates.join(" → ") || "(no change)"}${rb ? `; Swarm (rollback): ${rollbackStates.join(" → ") || "(no change)"}` : ""}; agrees: ${agrees}\n`);
   return r;
 }
 
@@ -188,7 +196,7 @@ async function main() {
         const rs = results.filter((r) => r.kind === kind);
         const t = rs.map((r) => r.request_to_verdict_ms);
         const verdicts = rs.reduce<Record<string, number>>((a, r) => ((a[r.verdict] = (a[r.verdict] ?? 0) + 1), a), {});
-        const swarmSaid = [...new Set(rs.map((r) => r.swarm_update_states.join(" → ") || "(none)"))];
+        const swarmSaid = [...new Set(rs.map((r) => r.swarm_release_states.join(" → ") || "(no change)"))];
         return {
           kind,
           n: rs.length,
@@ -199,11 +207,11 @@ async function main() {
           agreement: rs.filter((r) => r.agrees).length / rs.length,
           request_to_verdict_ms: { p50: percentile(t, 50), max: t.length ? Math.max(...t) : null, mean: mean(t) },
           request_to_rollback_ms: rs.flatMap((r) => (r.request_to_rollback_ms === null ? [] : [r.request_to_rollback_ms])),
-          swarm_update_states: swarmSaid,
+          swarm_release_states: swarmSaid,
         };
       });
       const text = table(
-        ["release", "K", "client failures (each run)", "client saw new version", "coordinator verdict", "agreement", "request → verdict p50", "max", "Swarm UpdateStatus seen"],
+        ["release", "K", "client failures (each run)", "client saw new version", "coordinator verdict", "agreement", "request → verdict p50", "max", "Swarm's UpdateStatus for the release"],
         rows.map((r) => [
           r.kind,
           r.n,
@@ -213,7 +221,7 @@ async function main() {
           `${Math.round(r.agreement * 100)}%`,
           r.request_to_verdict_ms.p50 === null ? null : `${(r.request_to_verdict_ms.p50 / 1000).toFixed(1)} s`,
           r.request_to_verdict_ms.max === null ? null : `${(r.request_to_verdict_ms.max / 1000).toFixed(1)} s`,
-          r.swarm_update_states.join(" / "),
+          r.swarm_release_states.join(" / "),
         ]),
       );
       const header = `bench:swarm — K=${K} per kind, probe_interval_ms ${INTERVAL}, soak ${SOAK_S} s; client: GET 127.0.0.1:18080/health every 20 ms`;
