@@ -11,9 +11,10 @@ import type { Config, EnvironmentConfig } from "../config";
 import { type AgentResult, describeAgentFailure, getOperation, requestDeployment } from "../integrations/agent";
 import { enqueueGithub, flushGithub, hasGithubItem } from "../integrations/github";
 import { notifyDeploy } from "../integrations/slack";
-import { type DeployRow, getDeploy, getInFlight, getQueued, insertEventStmt, transitionStmts } from "../store/deploys";
+import { type DeployRow, getDeploy, getInFlight, getQueued, transitionStmts } from "../store/deploys";
 import { ensureEnvironmentStmt, getEnvironment } from "../store/environments";
 import { type Sample, type SamplePhase, insertSamplesStmts } from "../store/samples";
+import { type MarkName, markStmt } from "../store/marks";
 import type { EnvironmentCoordinator } from "./coordinator";
 import {
   AGENT_START_GRACE_MS,
@@ -300,7 +301,7 @@ async function agentDeploy(coord: EnvironmentCoordinator, deployId: string, purp
     const now = Date.now();
     await coord.db.batch([
       coord.db.prepare("UPDATE deploys SET rollback_operation_id = ?, updated_at = ? WHERE id = ? AND status = 'rolling_back'").bind(r.op.id, now, d.id),
-      insertEventStmt(coord.db, { deploy_id: d.id, at: now, kind: "mark", from: d.status, to: d.status, reason: `agent accepted the rollback to ${d.rollback_sha}`, actor: ACTOR, data: { operation_id: r.op.id } }),
+      markStmt(coord.db, { deploy_id: d.id, at: now, status: d.status, mark: "rollback_accepted", reason: `agent accepted the rollback to ${d.rollback_sha}`, actor: ACTOR, data: { operation_id: r.op.id } }),
     ]);
     return;
   }
@@ -364,7 +365,7 @@ async function slice(inv: Invocation, coord: EnvironmentCoordinator, config: Con
     stop.abort(); // react fast: no further rounds, outstanding probes dropped
   };
   const fields: Record<string, string | number | null> = {};
-  const marks: { reason: string; data?: unknown }[] = [];
+  const marks: { mark: MarkName; reason: string; at?: number; data?: Record<string, unknown> }[] = [];
   const samples: Sample[] = [];
   let failed = 0;
   let first: Sample | null = null;
@@ -401,7 +402,7 @@ async function slice(inv: Invocation, coord: EnvironmentCoordinator, config: Con
     if (op.state === "converged") {
       convergedAt = Date.now();
       fields[rollback ? "rollback_converged_at" : "converged_at"] = convergedAt;
-      marks.push({ reason: rollback ? `rollback to ${expectSha} converged` : "agent reports converged", data: { operation_id: op.id } });
+      marks.push({ mark: rollback ? "rollback_converged" : "converged", reason: rollback ? `rollback to ${expectSha} converged` : "agent reports converged", at: convergedAt, data: { operation_id: op.id } });
     } else if (op.state === "failed") {
       if (rollback) decide({ kind: "rollback_failed", reason: rollbackFailedReason(d, operationFailedReason(op)) });
       else if (isPreflightFailure(op)) decide({ kind: "not_deployed", reason: `agent pre-flight failed: ${op.error ?? "no error given"}; nothing was changed` });
@@ -472,9 +473,11 @@ async function slice(inv: Invocation, coord: EnvironmentCoordinator, config: Con
   // ONE batch: samples, counters and marks, then the transition if there is one.
   const before = [...insertSamplesStmts(db, samples), countersStmt(db, d, rollback, judged, { total: judged ? samples.length : 0, failed, first, confirmedAt, fields, now })];
   const firstNew = first as Sample | null;
-  if (firstNew && !firstBefore) marks.push({ reason: `first failed probe: ${describeFailure(firstNew)}` });
-  if (confirmedAt !== null && (rollback ? d.rollback_version_confirmed_at : d.version_confirmed_at) === null) marks.push({ reason: `version ${expectSha} served` });
-  for (const m of marks) before.push(insertEventStmt(db, { deploy_id: d.id, at: now, kind: "mark", from: d.status, to: d.status, reason: m.reason, actor: ACTOR, data: m.data }));
+  if (firstNew && !firstBefore) marks.push({ mark: rollback ? "rollback_first_failure" : "first_failure", reason: `first failed probe: ${describeFailure(firstNew)}`, at: firstNew.at });
+  if (confirmedAt !== null && (rollback ? d.rollback_version_confirmed_at : d.version_confirmed_at) === null) {
+    marks.push({ mark: rollback ? "rollback_version_confirmed" : "version_confirmed", reason: `version ${expectSha} served`, at: confirmedAt });
+  }
+  for (const m of marks) before.push(markStmt(db, { deploy_id: d.id, at: m.at ?? now, status: d.status, mark: m.mark, reason: m.reason, actor: ACTOR, data: m.data }));
 
   const v = verdict as Verdict | null;
   if (!v) {
@@ -497,6 +500,7 @@ async function slice(inv: Invocation, coord: EnvironmentCoordinator, config: Con
       return;
     case "rule": {
       const target = cfg.auto_rollback ? await rollbackTarget(db, d, (fields.previous_sha as string | undefined) ?? runningBefore) : null;
+      if (target) before.push(markStmt(db, { deploy_id: d.id, at: Date.now(), status: d.status, mark: "rollback_requested", reason: `rollback to ${target} requested`, actor: ACTOR }));
       await apply(coord, cfg, d, { type: "rule_tripped", reason: v.reason, rollback_sha: target, auto_rollback: cfg.auto_rollback }, {
         before,
         fields: target ? { rollback_sha: target, rollback_requested_at: Date.now() } : {},

@@ -15,10 +15,14 @@ export const MARKS = {
   version_confirmed: "version confirmed",
   /** the first failed probe of the forward rollout */
   first_failure: "first failure",
-  /** the agent was asked to deploy the rollback SHA */
+  /** a rule tripped and the agent was asked to deploy the rollback SHA */
   rollback_requested: "rollback requested",
+  /** the agent accepted the rollback deploy (it may first answer 409 while the failing operation runs) */
+  rollback_accepted: "rollback accepted",
   /** the rollback converged (its soak window starts here) */
   rollback_converged: "rollback converged",
+  /** the version source served the rollback SHA again */
+  rollback_version_confirmed: "old version served",
   /** the first failed probe after the rollback converged */
   rollback_first_failure: "rollback failure",
   /** the terminal status was written (succeeded, failed, rolled_back, rollback_failed) */

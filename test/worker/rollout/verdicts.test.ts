@@ -1,6 +1,7 @@
 // Each verdict of the rollout engine and the reason it gives, against the fake agent and the
 // scriptable probe target on 127.0.0.1.
 import { describe, expect, it } from "vitest";
+import { env as workerEnv } from "cloudflare:test";
 import { agentRequests, deploy, drive, environmentRow, newSha, samples, scriptAgent, scriptProbe, seedVerified, servers, submit } from "./helpers";
 
 const healthUrl = (name: string) => `${servers().probe.url}/p/${name}/health`;
@@ -73,6 +74,14 @@ describe("a 502 gap during the rollout", () => {
     expect(rollbackPosts[0].status).toBe(409);
     expect(rollbackPosts.at(-1)!.status).toBe(202);
     expect(rollbackPosts[0].body?.deploy_id).toBe(`${id}.rollback`);
+    // a rollback asks the agent to take over from the failing operation
+    expect(rollbackPosts.every((r) => r.body?.supersede === true)).toBe(true);
+    // the moments the deploy page draws are named marks, in order
+    const { results: marks } = await workerEnv.DB.prepare("SELECT at, data FROM deploy_events WHERE deploy_id = ? AND kind = 'mark' ORDER BY at, id").bind(id).all<{ at: number; data: string }>();
+    const names = marks.map((m) => (JSON.parse(m.data) as { mark: string }).mark);
+    expect(names).toEqual(expect.arrayContaining(["first_failure", "rollback_requested", "rollback_accepted", "rollback_converged", "rollback_version_confirmed"]));
+    expect(names.indexOf("first_failure")).toBeLessThan(names.indexOf("rollback_requested"));
+    expect(marks[names.indexOf("first_failure")].at).toBe(d.first_failure_at);
     // samples of the rollback taken before it converged belong to the release being removed
     const s = await samples(id);
     const rb = s.filter((x) => x.phase === "rolling_back");
