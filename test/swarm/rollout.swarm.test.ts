@@ -72,6 +72,7 @@ async function rollout(name: string, environment: string, sha: string) {
   const swarmStates = await swarm.stop();
   const firstFailure = at(full.probes.first_failure_at);
   const rollbackRequested = markAt(full, "rollback_requested");
+  const rollbackAccepted = markAt(full, "rollback_accepted");
   results[name] = {
     environment,
     sha,
@@ -82,6 +83,7 @@ async function rollout(name: string, environment: string, sha: string) {
     rollback_sha: full.rollback_sha,
     rollback_probes: full.rollback_probes,
     first_failure_to_rollback_request_ms: firstFailure && rollbackRequested ? rollbackRequested - firstFailure : null,
+    first_failure_to_rollback_accepted_ms: firstFailure && rollbackAccepted ? rollbackAccepted - firstFailure : null,
     client: { requests: client.requests, failures: client.failures, statuses: client.statuses, errors: client.errors, versions: client.versions },
     swarm_update_states: swarmStates,
   };
