@@ -13,6 +13,17 @@ export const LAB_STATE_DIR = path.join(LAB_ROOT, ".lab");
 export const LAB_STACK = "lab";
 export const LAB_PROXY_PORT = 18080;
 export const LAB_HEALTH_URL = `http://127.0.0.1:${LAB_PROXY_PORT}/health`;
+
+/** What the proxy serves at /health now: the status and the `version` field, if the body has one. */
+export async function served(): Promise<{ status: number; version: string | null }> {
+  const r = await fetch(LAB_HEALTH_URL, { signal: AbortSignal.timeout(2000) });
+  const text = await r.text();
+  try {
+    return { status: r.status, version: (JSON.parse(text) as { version: string }).version };
+  } catch {
+    return { status: r.status, version: null };
+  }
+}
 export const LAB_COMPOSE_FILE = path.join(LAB_ROOT, "lab", "compose.yml");
 export const LAB_COMPOSE_STOP_FIRST_FILE = path.join(LAB_ROOT, "lab", "compose.stop-first.yml");
 export const LAB_APP_REPO = "lab/app";

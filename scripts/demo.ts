@@ -4,8 +4,8 @@
 // a real Swarm lab. It then plays a short script (a good release, a bad one), prints what happened
 // with links, and leaves the pages up until Ctrl-C, when it cleans up everything it started.
 import path from "node:path";
-import { LAB_SHAS, LAB_STATE_DIR, deployDirect, dockerReachable, labDown, labUp, waitFor } from "../lab/lab";
-import { LAB_ENV, LAB_REPOSITORY, LAB_AUDIENCE, type DeployJson, type LabStack, startLabStack } from "./lib/lab-stack";
+import { LAB_SHAS, LAB_STATE_DIR, deployDirect, dockerReachable, labDown, labUp, served, waitFor } from "../lab/lab";
+import { LAB_AUDIENCE, LAB_ENV, LAB_REPOSITORY, type DeployJson, type LabStack, localWorkerVars, startLabStack } from "./lib/lab-stack";
 import { startDevIssuer } from "./dev-issuer";
 import { type Proc, agentKeyPair, startWorker } from "./lib/local-stack";
 
@@ -55,10 +55,7 @@ async function withLab() {
   await labUp();
   say("seeding: the stack runs good1 before the coordinator touches it");
   deployDirect(LAB_SHAS.good1);
-  await waitFor("good1 to be served", async () => {
-    const r = await fetch("http://127.0.0.1:18080/health", { signal: AbortSignal.timeout(1000) }).catch(() => null);
-    return r?.status === 200;
-  }, 120_000, 500);
+  await waitFor("good1 to be served", async () => (await served().catch(() => null))?.version === LAB_SHAS.good1, 120_000, 500);
   const stack = await startLabStack({ stateDir: STATE, workerPort: PORT, apiToken: API_TOKEN, soakSeconds: 5 });
   cleanups.push(() => stack.stop());
   banner(stack.workerUrl);
@@ -82,18 +79,13 @@ async function intakeOnly(problem: string) {
     port: PORT,
     stateDir: path.join(STATE, "wrangler"),
     logFile: path.join(STATE, "worker.log"),
-    vars: {
-      GITHUB_OIDC_ISSUER: issuer.url,
-      GITHUB_OIDC_JWKS_URL: `${issuer.url}/.well-known/jwks`,
-      GITHUB_OIDC_AUDIENCE: LAB_AUDIENCE,
-      GITHUB_REPOSITORY: LAB_REPOSITORY.name,
-      GITHUB_REPOSITORY_ID: LAB_REPOSITORY.id,
-      GITHUB_REPOSITORY_OWNER_ID: LAB_REPOSITORY.owner_id,
-      PUBLIC_URL: `http://127.0.0.1:${PORT}`,
-      API_TOKEN,
-      AGENT_SIGNING_KEY: keys.privateJwk,
-      ENVIRONMENTS: JSON.stringify({ [LAB_ENV]: { agent_url: closed, deploy_refs: ["refs/heads/main"], probes: [{ url: `${closed}/health` }] } }),
-    },
+    vars: localWorkerVars({
+      issuerUrl: issuer.url,
+      port: PORT,
+      apiToken: API_TOKEN,
+      agentPrivateJwk: keys.privateJwk,
+      environments: { [LAB_ENV]: { agent_url: closed, deploy_refs: ["refs/heads/main"], probes: [{ url: `${closed}/health` }] } },
+    }),
   });
   cleanups.push(() => worker.stop());
   banner(worker.url);

@@ -59,6 +59,24 @@ export interface DeployJson {
   events?: { at: string; kind: string; from: string | null; to: string; reason: string | null; data?: { mark?: string } }[];
 }
 
+/** The Worker's configuration for a local run: the local issuer stands in for GitHub's OIDC. */
+export function localWorkerVars(o: { issuerUrl: string; port: number; apiToken: string; agentPrivateJwk: string; environments: Record<string, unknown> }): Record<string, string> {
+  return {
+    GITHUB_OIDC_ISSUER: o.issuerUrl,
+    GITHUB_OIDC_JWKS_URL: `${o.issuerUrl}/.well-known/jwks`,
+    GITHUB_OIDC_AUDIENCE: LAB_AUDIENCE,
+    GITHUB_REPOSITORY: LAB_REPOSITORY.name,
+    GITHUB_REPOSITORY_ID: LAB_REPOSITORY.id,
+    GITHUB_REPOSITORY_OWNER_ID: LAB_REPOSITORY.owner_id,
+    PUBLIC_URL: `http://127.0.0.1:${o.port}`,
+    API_TOKEN: o.apiToken,
+    AGENT_SIGNING_KEY: o.agentPrivateJwk,
+    GITHUB_WEBHOOK_SECRET: "local-demo-webhook-secret",
+    SLACK_SIGNING_SECRET: "local-demo-slack-secret",
+    ENVIRONMENTS: JSON.stringify(o.environments),
+  };
+}
+
 const TERMINAL = new Set(["succeeded", "failed", "rolled_back", "rollback_failed", "superseded", "cancelled"]);
 
 export async function startLabStack(o: LabStackOptions): Promise<LabStack> {
@@ -91,20 +109,13 @@ export async function startLabStack(o: LabStackOptions): Promise<LabStack> {
       port: ports.worker,
       stateDir: path.join(o.stateDir, "wrangler"),
       logFile: path.join(o.stateDir, "worker.log"),
-      vars: {
-        GITHUB_OIDC_ISSUER: issuer.url,
-        GITHUB_OIDC_JWKS_URL: `${issuer.url}/.well-known/jwks`,
-        GITHUB_OIDC_AUDIENCE: LAB_AUDIENCE,
-        GITHUB_REPOSITORY: LAB_REPOSITORY.name,
-        GITHUB_REPOSITORY_ID: LAB_REPOSITORY.id,
-        GITHUB_REPOSITORY_OWNER_ID: LAB_REPOSITORY.owner_id,
-        PUBLIC_URL: `http://127.0.0.1:${ports.worker}`,
-        API_TOKEN: apiToken,
-        AGENT_SIGNING_KEY: keys.privateJwk,
-        GITHUB_WEBHOOK_SECRET: "local-demo-webhook-secret",
-        SLACK_SIGNING_SECRET: "local-demo-slack-secret",
-        ENVIRONMENTS: JSON.stringify({ [LAB_ENV]: env(ports.agent), [LAB_STOP_FIRST_ENV]: env(ports.stopFirst) }),
-      },
+      vars: localWorkerVars({
+        issuerUrl: issuer.url,
+        port: ports.worker,
+        apiToken,
+        agentPrivateJwk: keys.privateJwk,
+        environments: { [LAB_ENV]: env(ports.agent), [LAB_STOP_FIRST_ENV]: env(ports.stopFirst) },
+      }),
     });
     procs.push(worker);
 

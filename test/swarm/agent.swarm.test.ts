@@ -7,7 +7,7 @@ import { SignJWT, importJWK } from "jose";
 import { bodySha256 } from "../../src/protocol/agent-token";
 import { AGENT_JWT_ISSUER, ErrorBodySchema, OperationSchema, StackSchema } from "../../src/protocol/agent";
 import {
-  LAB_COMPOSE_FILE, LAB_COMPOSE_STOP_FIRST_FILE, LAB_HEALTH_URL, LAB_SHAS, LAB_STACK, LAB_STATE_DIR, appImage, docker, waitFor,
+  LAB_COMPOSE_FILE, LAB_COMPOSE_STOP_FIRST_FILE, LAB_SHAS, served, LAB_STACK, LAB_STATE_DIR, appImage, docker, waitFor,
 } from "../../lab/lab";
 import { startLoad, type LoadSummary } from "../../lab/load";
 import { LAB_AUDIENCE, newKeys, startAgent, type Keys, type RunningAgent } from "./agent-process";
@@ -19,15 +19,6 @@ let agent: RunningAgent; // start-first compose (the production shape)
 let stopFirst: RunningAgent; // stop-first compose (produces real 502s)
 const measured: Record<string, LoadSummary & { verdict: string; agent_ms: number }> = {};
 
-async function served(): Promise<{ status: number; version: string | null }> {
-  const r = await fetch(LAB_HEALTH_URL, { signal: AbortSignal.timeout(2000) });
-  const text = await r.text();
-  try {
-    return { status: r.status, version: (JSON.parse(text) as { version: string }).version };
-  } catch {
-    return { status: r.status, version: null };
-  }
-}
 async function expectServed(sha: string): Promise<void> {
   // The proxy re-resolves the app every second; give it that long at most.
   await waitFor(`/health to serve ${sha}`, async () => (await served().catch(() => null))?.version === sha, 5000, 100);

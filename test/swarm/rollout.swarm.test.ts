@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { LAB_HEALTH_URL, LAB_SHAS, LAB_STACK, LAB_STATE_DIR, appImage, deployDirect, docker, waitFor } from "../../lab/lab";
+import { LAB_SHAS, LAB_STACK, LAB_STATE_DIR, appImage, deployDirect, docker, served, waitFor } from "../../lab/lab";
 import { type LoadSummary, startLoad } from "../../lab/load";
 import { type DeployJson, LAB_ENV, LAB_STOP_FIRST_ENV, type LabStack, startLabStack } from "../../scripts/lib/lab-stack";
 import { OFFLINE_ENV, ROOT } from "../../scripts/lib/local-stack";
@@ -21,15 +21,6 @@ const run = promisify(execFile);
 let stack: LabStack;
 const results: Record<string, unknown> = {};
 
-async function served(): Promise<{ status: number; version: string | null }> {
-  const r = await fetch(LAB_HEALTH_URL, { signal: AbortSignal.timeout(2000) });
-  const text = await r.text();
-  try {
-    return { status: r.status, version: (JSON.parse(text) as { version: string }).version };
-  } catch {
-    return { status: r.status, version: null };
-  }
-}
 
 const appImageNow = () => docker("service", "inspect", APP, "--format", "{{.Spec.TaskTemplate.ContainerSpec.Image}}").trim().split("@")[0];
 
