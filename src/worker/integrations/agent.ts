@@ -11,8 +11,12 @@ export type AgentResult =
   | { kind: "ok"; status: number; op: Operation }
   /** the agent answered 4xx: it understood and said no (409 busy, 400, 401, 404 unknown operation) */
   | { kind: "refused"; status: number; code: string; message: string }
-  /** no answer: connection refused, DNS, timeout, or a 5xx from something in between */
-  | { kind: "unreachable"; message: string }
+  /**
+   * no answer: connection refused, DNS, timeout, or a 5xx from something in between. `ambiguous`:
+   * the request may have reached the agent (it timed out, or the answer broke off), so the agent
+   * may have acted on it — "nothing changed" cannot be claimed.
+   */
+  | { kind: "unreachable"; message: string; ambiguous: boolean }
   /** an answer that is not the agent's protocol */
   | { kind: "garbage"; status: number; message: string };
 
@@ -58,15 +62,15 @@ async function call(t: AgentTarget, method: "GET" | "POST", path: string, body: 
       signal: AbortSignal.timeout(AGENT_CALL_TIMEOUT_MS),
     });
   } catch (e) {
-    return { kind: "unreachable", message: `${method} ${url}: ${errorText(e)}` };
+    return { kind: "unreachable", message: `${method} ${url}: ${errorText(e)}`, ambiguous: (e as Error)?.name === "TimeoutError" };
   }
   let text: string;
   try {
     text = await res.text();
   } catch (e) {
-    return { kind: "unreachable", message: `${method} ${url}: reading the answer: ${errorText(e)}` };
+    return { kind: "unreachable", message: `${method} ${url}: reading the answer: ${errorText(e)}`, ambiguous: true };
   }
-  if (res.status >= 500) return { kind: "unreachable", message: `${method} ${url}: ${res.status} ${text.slice(0, 200)}` };
+  if (res.status >= 500) return { kind: "unreachable", message: `${method} ${url}: ${res.status} ${text.slice(0, 200)}`, ambiguous: false };
   const json = parseJson(text);
   if (res.status >= 400) {
     const err = ErrorBodySchema.safeParse(json);

@@ -78,9 +78,11 @@ export async function tick(coord: EnvironmentCoordinator): Promise<number | null
       const picked = await coord.serial(() => pick(coord, cfg, name));
       if (picked.effects.length) await runEffects(coord, picked.id!, picked.effects);
       const d = picked.id ? await getDeploy(coord.db, picked.id) : null;
+      const sliceStart = Date.now();
       if (d && !isTerminal(d.status) && d.status !== "queued") await slice(inv, coord, config, cfg, d);
-      // still in flight → next slice now; released with a deploy queued → start it now
-      if (await hasActive(coord.db, name)) next = Date.now();
+      // still in flight → next slice now (a slice covers SLICE_MS of rounds; a probe_interval_ms
+      // longer than that waits out the interval); released with a deploy queued → start it now
+      if (await hasActive(coord.db, name)) next = Math.max(Date.now(), sliceStart + (cfg.probe_interval_ms > SLICE_MS ? cfg.probe_interval_ms : 0));
     }
     const github = await flushGithub(config, coord.db, coord.storage, Math.max(0, Math.min(GITHUB_CALLS_PER_TICK, inv.budget)));
     return next === null ? github : github === null ? next : Math.min(next, github);
@@ -273,12 +275,22 @@ async function agentDeploy(coord: EnvironmentCoordinator, deployId: string, purp
     inv.agentCalls++;
     inv.budget--;
     const r = await requestDeployment(target, d.id, d.sha, Date.now());
+    const unanswered = `agent-unanswered:${d.id}`;
     if (r.kind === "ok") {
       inv.ops.set(r.op.id, r.op);
+      await coord.storage.delete(unanswered);
       await apply(coord, cfg, d, { type: "agent_accepted", operation_id: r.op.id }, {
         fields: { agent_operation_id: r.op.id, agent_accepted_at: Date.now(), previous_sha: d.previous_sha ?? r.op.running_sha_before },
         data: { operation_id: r.op.id, running_sha_before: r.op.running_sha_before },
       });
+      return;
+    }
+    // A request that may have reached the agent (no answer in time) may have started the release:
+    // retry the same request (same deploy_id and sha return the same operation) until an answer
+    // comes or rollout_timeout_seconds trips a rollback — never claim "nothing was changed" then.
+    if (r.kind === "unreachable" && r.ambiguous) await coord.storage.put(unanswered, true);
+    if (r.kind !== "refused" && (await coord.storage.get(unanswered)) === true) {
+      console.warn(JSON.stringify({ msg: "agent gave no answer to a deploy request it may have acted on; retrying the same request", deploy_id: d.id, error: describeAgentFailure(r) }));
       return;
     }
     // 401 right after an agent restart is expected (tokens minted before it started are refused)
