@@ -28,6 +28,7 @@ process.on("SIGINT", () => void cleanup(0));
 process.on("SIGTERM", () => void cleanup(0));
 
 function dockerProblem(): string | null {
+  if (process.env.DEMO_WITHOUT_SWARM) return "DEMO_WITHOUT_SWARM is set, so the Swarm lab is not started";
   if (dockerReachable()) return null;
   if (process.getuid?.() === 0) return null; // root: the lab installs docker.io and starts dockerd itself
   return "no Docker daemon is reachable and this is not root, so the Swarm lab cannot be installed or started (run `sudo npm start`, or start dockerd)";
