@@ -7,7 +7,7 @@ import { SignJWT, importJWK } from "jose";
 import { bodySha256 } from "../../src/protocol/agent-token";
 import { AGENT_JWT_ISSUER, ErrorBodySchema, OperationSchema, StackSchema } from "../../src/protocol/agent";
 import {
-  LAB_COMPOSE_FILE, LAB_COMPOSE_STOP_FIRST_FILE, LAB_SHAS, served, LAB_STACK, LAB_STATE_DIR, appImage, docker, waitFor,
+  LAB_COMPOSE_FILE, LAB_COMPOSE_STOP_FIRST_FILE, LAB_SHAS, served, LAB_STACK, LAB_STATE_DIR, appImage, docker, removeStack, waitFor,
 } from "../../lab/lab";
 import { startLoad, type LoadSummary } from "../../lab/load";
 import { LAB_AUDIENCE, newKeys, startAgent, type Keys, type RunningAgent } from "./agent-process";
@@ -45,6 +45,8 @@ async function rollout(a: RunningAgent, name: string, deployId: string, sha: str
 }
 
 beforeAll(async () => {
+  // these tests start from an empty Swarm; another suite file may have left its stack running
+  await removeStack();
   keys = await newKeys();
   agent = await startAgent({ port: 18790, keys, composeFile: LAB_COMPOSE_FILE });
   stopFirst = await startAgent({ port: 18791, keys, composeFile: LAB_COMPOSE_STOP_FIRST_FILE });

@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { LAB_SHAS, LAB_STACK, LAB_STATE_DIR, appImage, deployDirect, docker, served, waitFor } from "../../lab/lab";
+import { LAB_SHAS, LAB_STACK, LAB_STATE_DIR, appImage, deployDirect, docker, removeStack, served, waitFor } from "../../lab/lab";
 import { type LoadSummary, startLoad } from "../../lab/load";
 import { type DeployJson, LAB_ENV, LAB_STOP_FIRST_ENV, type LabStack, startLabStack } from "../../scripts/lib/lab-stack";
 import { OFFLINE_ENV, ROOT } from "../../scripts/lib/local-stack";
@@ -100,6 +100,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await stack?.stop();
+  await removeStack(); // leave an empty Swarm to the next suite file
   mkdirSync(LAB_STATE_DIR, { recursive: true });
   writeFileSync(path.join(LAB_STATE_DIR, "e2e-results.json"), JSON.stringify(results, null, 2));
   process.stderr.write(`[e2e] results in .lab/e2e-results.json\n${JSON.stringify(results, null, 2)}\n`);
