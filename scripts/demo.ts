@@ -44,7 +44,11 @@ async function play(stack: LabStack, title: string, sha: string) {
   say(`\n▶ ${title}: deploying ${short(sha)} through CI's door (OIDC token from the local issuer)`);
   const { status, deploy } = await stack.requestDeploy(LAB_ENV, sha);
   if (status !== 202) throw new Error(`deploy request answered ${status}`);
-  const done = await stack.waitForVerdict(deploy.id, 240_000, (d) => say(`  … ${line(d)}`));
+  let phase = "";
+  const done = await stack.waitForVerdict(deploy.id, 240_000, (d) => {
+    if (d.status !== phase) say(`  … ${line(d)}`); // one line a phase: queued, deploying, verifying, rolling_back, verdict
+    phase = d.status;
+  });
   say(`  ✔ verdict: ${done.status}${done.reason ? ` — ${done.reason}` : ""}`);
   say(`  page: ${stack.workerUrl}/deploys/${done.id}`);
   return done;
