@@ -76,20 +76,15 @@ export function transition(d: DeployState, e: DeployEvent): TransitionResult {
           return refuse(d, e);
       }
     case "deploying":
-      switch (e.type) {
-        case "agent_accepted":
-          return done("verifying", null, [{ type: "notify" }]);
-        case "not_deployed":
-          return done("failed", e.reason, [{ type: "github_status", state: "error" }, { type: "release_environment" }, { type: "notify" }]);
-        case "rule_tripped":
-          return tripped(d, e);
-        default:
-          return refuse(d, e);
-      }
     case "verifying":
       switch (e.type) {
+        case "agent_accepted":
+          return d.status === "deploying" ? done("verifying", null, [{ type: "notify" }]) : refuse(d, e);
         case "verified":
-          return done("succeeded", "verified", [{ type: "set_verified", sha: d.sha }, { type: "github_status", state: "success" }, { type: "release_environment" }, { type: "notify" }]);
+          return d.status === "verifying"
+            ? done("succeeded", "verified", [{ type: "set_verified", sha: d.sha }, { type: "github_status", state: "success" }, { type: "release_environment" }, { type: "notify" }])
+            : refuse(d, e);
+        // nothing changed: refused or unreachable agent (deploying), failed pre-flight (verifying)
         case "not_deployed":
           return done("failed", e.reason, [{ type: "github_status", state: "error" }, { type: "release_environment" }, { type: "notify" }]);
         case "rule_tripped":
