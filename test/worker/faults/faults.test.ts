@@ -142,29 +142,27 @@ describe("D1", () => {
 });
 
 describe("the probe target", () => {
-  const flapping = (sha: string) => Array.from({ length: 8 }, (_, i) => ({ after: "started" as const, sha, at_ms: 100 + i * 250, duration_ms: 120, status: 502 }));
-
-  it("flapping 502/200 during the rollout: rolled back on the first failure, released", async () => {
-    const name = "fault-flapping";
+  /** A rollout in `name` while the target answers 502 for 120 ms every 250 ms; returns the deploy id. */
+  async function flappingRollout(name: string): Promise<string> {
     const [old, sha] = [newSha(), newSha()];
     await seedVerified(name, old);
-    await scriptProbe(name, { version: old, windows: flapping(sha) });
+    const windows = Array.from({ length: 8 }, (_, i) => ({ after: "started" as const, sha, at_ms: 100 + i * 250, duration_ms: 120, status: 502 }));
+    await scriptProbe(name, { version: old, windows });
     await scriptAgent(name, { running_sha_before: old, ops: { [sha]: { outcome: "converged", after_ms: 2200 }, [old]: { outcome: "converged", after_ms: 200 } } });
     const id = await submit(name, sha);
     await drive(name, id);
-    const d = await expectSettled(name, id, "rolled_back", /^rolled back: 1 failed probe > max_failed_probes 0; first: 502 from /);
+    return id;
+  }
+
+  it("flapping 502/200 during the rollout: rolled back on the first failure, released", async () => {
+    const name = "fault-flapping";
+    const d = await expectSettled(name, await flappingRollout(name), "rolled_back", /^rolled back: 1 failed probe > max_failed_probes 0; first: 502 from /);
     expect(d.rollback_probes_failed).toBe(0);
   });
 
   it("flapping past a tolerance of 2 failed probes: rolled back naming the limit, released", async () => {
     const name = "fault-flapping-tolerant";
-    const [old, sha] = [newSha(), newSha()];
-    await seedVerified(name, old);
-    await scriptProbe(name, { version: old, windows: flapping(sha) });
-    await scriptAgent(name, { running_sha_before: old, ops: { [sha]: { outcome: "converged", after_ms: 2200 }, [old]: { outcome: "converged", after_ms: 200 } } });
-    const id = await submit(name, sha);
-    await drive(name, id);
-    const d = await expectSettled(name, id, "rolled_back", /^rolled back: 3 failed probes > max_failed_probes 2; first: 502 from /);
+    const d = await expectSettled(name, await flappingRollout(name), "rolled_back", /^rolled back: 3 failed probes > max_failed_probes 2; first: 502 from /);
     expect(d.probes_failed).toBe(3);
   });
 });
