@@ -17,8 +17,8 @@ import {
   transitionStmts,
 } from "../store/deploys";
 import { type EnvironmentRow, ensureEnvironmentStmt, getEnvironment, lockJson, lockStmts, unlockStmts } from "../store/environments";
-import { runEffects, settleStalled, tick } from "./engine";
-import { type DeployEvent, type Effect, isTerminal, transition } from "./state";
+import { apply, runEffects, settleStalled, tick } from "./engine";
+import { type DeployEvent, type Effect, transition } from "./state";
 
 export interface SubmitRequest {
   environment: string;
@@ -166,20 +166,9 @@ export class EnvironmentCoordinator extends DurableObject<Env> {
     });
   }
 
-  /**
-   * Persist one transition (guarded UPDATE + event row, one batch), then run its effects.
-   * Returns false when the event is refused or the race was lost.
-   */
-  async applyEvent(d: DeployRow, e: DeployEvent, actor: string | null, fields?: Record<string, string | number | null>): Promise<boolean> {
-    const t = transition(d, e);
-    if (!t.ok) return false;
-    const db = this.env.DB;
-    const [update] = await db.batch(
-      transitionStmts(db, { id: d.id, from: d.status, to: t.next, reason: t.reason, actor, now: Date.now(), terminal: isTerminal(t.next), fields }),
-    );
-    if (update.meta.changes === 0) return false;
-    await this.afterTransition(d.id, t.effects);
-    return true;
+  /** Persist one transition of a deploy of this environment and run its effects (engine.apply). */
+  applyEvent(d: DeployRow, e: DeployEvent, actor: string): Promise<boolean> {
+    return apply(this, this.config().ENVIRONMENTS[d.environment], d, e, { actor });
   }
 
   private async afterTransition(deployId: string, effects: Effect[]) {

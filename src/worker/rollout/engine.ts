@@ -131,7 +131,7 @@ async function pick(coord: EnvironmentCoordinator, cfg: EnvironmentConfig, name:
 // ---------------------------------------------------------------------------------------------
 // Persisting transitions
 
-interface PersistOptions {
+export interface PersistOptions {
   fields?: Record<string, string | number | null>;
   /** statements that go first in the same batch (samples, counters, marks) */
   before?: D1PreparedStatement[];
@@ -186,7 +186,12 @@ async function persist(coord: EnvironmentCoordinator, cfg: EnvironmentConfig | u
 }
 
 /** persist, then cancel what a lock refuses, then run the effects. */
-async function apply(coord: EnvironmentCoordinator, cfg: EnvironmentConfig | undefined, d: DeployRow, e: DeployEvent, o: PersistOptions = {}): Promise<boolean> {
+/**
+ * The one way a transition is applied, by the engine and by the coordinator's control calls
+ * (cancel, lock): persist (guarded, with its D1-only effects), then run the remaining effects.
+ * False when the event was refused or the race was lost.
+ */
+export async function apply(coord: EnvironmentCoordinator, cfg: EnvironmentConfig | undefined, d: DeployRow, e: DeployEvent, o: PersistOptions = {}): Promise<boolean> {
   const r = await persist(coord, cfg, d, e, o);
   if (!r) return false;
   if (r.locked) await cancelQueuedAfterLock(coord, cfg, d.environment);
