@@ -30,6 +30,17 @@ async function pointFaultyAgentAtProbe() {
   expect(r.status).toBe(204);
 }
 
+/** A rollout in `name` against the faulty agent (test/servers/faultyagent.server.ts), driven up to 28 s. */
+async function faultyAgentRollout(name: string): Promise<{ id: string; old: string }> {
+  const [old, sha] = [newSha(), newSha()];
+  await seedVerified(name, old);
+  await scriptProbe(name, { version: old });
+  await pointFaultyAgentAtProbe();
+  const id = await submit(name, sha);
+  await drive(name, id, { maxMs: 28_000 });
+  return { id, old };
+}
+
 describe("the agent", () => {
   it("unreachable: the deploy ends failed (nothing changed), the environment released and still on its verified release", async () => {
     const name = "fault-unreachable";
@@ -45,12 +56,7 @@ describe("the agent", () => {
 
   it("slower than the Worker's agent timeout: it may have started, so no 'nothing changed' — rolled back or locked, never failed", async () => {
     const name = "fault-slow";
-    const [old, sha] = [newSha(), newSha()];
-    await seedVerified(name, old);
-    await scriptProbe(name, { version: old });
-    await pointFaultyAgentAtProbe();
-    const id = await submit(name, sha);
-    await drive(name, id, { maxMs: 28_000 });
+    const { id } = await faultyAgentRollout(name);
     // every call to this agent times out, the rollback's too: the environment is left locked for a human
     const d = await expectSettled(name, id, "rollback_failed", /rollout_timeout_seconds/);
     expect(d.reason).not.toMatch(/nothing was changed/);
@@ -70,12 +76,7 @@ describe("the agent", () => {
 
   it("answering garbage to every status poll: the rollout times out, is rolled back, and the environment released", async () => {
     const name = "fault-garbage-poll";
-    const [old, sha] = [newSha(), newSha()];
-    await seedVerified(name, old);
-    await scriptProbe(name, { version: old });
-    await pointFaultyAgentAtProbe();
-    const id = await submit(name, sha);
-    await drive(name, id, { maxMs: 28_000 });
+    const { id, old } = await faultyAgentRollout(name);
     const d = await expectSettled(name, id, "rolled_back", /rollout_timeout_seconds 10 passed before the agent reported convergence/);
     expect(d.rollback_sha).toBe(old);
     expect((await environmentRow(name)).locked).toBe(true); // lock_after_rollback (default)
