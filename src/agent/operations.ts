@@ -152,6 +152,8 @@ export class Operations {
       const r = await this.releases.materialise(sha, deadline, say);
       if (!r.ok) return { ok: false, why: r.why };
       ({ composeFile, dir: cwd } = r.release);
+      const { reused, fetchMs, checkoutMs } = r.release;
+      log("info", "release ready", { op: e.op.id, sha, dir: cwd, reused, fetch_ms: fetchMs, checkout_ms: checkoutMs });
     }
     if (this.clock() > deadline) return { ok: false, why: `not converged within AGENT_DEPLOY_TIMEOUT_S ${config.deployTimeoutS}s (still in pre-flight)` };
 
