@@ -1,4 +1,4 @@
-// env files as docker's stack mode reads them: KEY=VALUE a line, `#` comments, no shell parsing —
+// A service's env_file as docker's stack mode reads it: KEY=VALUE a line, `#` comments, no shell parsing —
 // so quotes and `${…}` stay in the value literally, which is exactly what the lint looks for.
 
 export type EnvLine = { line: number; key: string; value: string | null };
@@ -13,12 +13,5 @@ export function parseEnvFile(text: string): EnvLine[] {
     if (eq < 0) out.push({ line: i + 1, key: line.trimEnd(), value: null });
     else out.push({ line: i + 1, key: line.slice(0, eq).trimEnd(), value: line.slice(eq + 1) });
   });
-  return out;
-}
-
-/** The variables an env file sets (later lines win), for interpolating the stack file. */
-export function envFileValues(lines: EnvLine[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const l of lines) if (l.value !== null) out[l.key] = l.value;
   return out;
 }

@@ -6,7 +6,7 @@ import path from "node:path";
 import type { LintFinding } from "../../protocol/agent";
 import { SHA_RE } from "../../protocol/agent";
 import { envFileEntries, renderStack, type RenderInput } from "./render";
-import { envFileValues, parseEnvFile } from "./envfile";
+import { parse as parseDotenv } from "dotenv";
 import { RULES, RULE_LEVELS, type RuleId } from "./rules";
 
 export { RULES, RULE_LEVELS, type RuleId } from "./rules";
@@ -34,7 +34,8 @@ export type LintOptions = {
 
 function renderInput(opts: LintOptions): RenderInput {
   const sha = opts.sha ?? (opts.env?.GIT_COMMIT && SHA_RE.test(opts.env.GIT_COMMIT) ? opts.env.GIT_COMMIT : undefined);
-  const fromFile = opts.agentEnvFile ? envFileValues(parseEnvFile(opts.agentEnvFile.text)) : {};
+  // AGENT_ENV_FILE is read with dotenv by the agent (quotes stripped, nothing expanded): the same here.
+  const fromFile = opts.agentEnvFile ? parseDotenv(opts.agentEnvFile.text) : {};
   return {
     sha: sha ?? null,
     env: { ...opts.env, ...fromFile, GIT_COMMIT: sha ?? PLACEHOLDER_SHA },

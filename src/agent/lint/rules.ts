@@ -162,26 +162,30 @@ export const unsetVariable: Rule = (stack) => {
   });
 };
 
-/** Both env-file rules look at the services' env files and the agent's own one alike. */
-function envFileLines(stack: RenderedStack) {
+/**
+ * The lines of the services' env_files, read by stack mode literally. The agent's own
+ * AGENT_ENV_FILE is read with dotenv (quotes are stripped there), so it is only checked for `${…}`,
+ * which neither reader expands.
+ */
+function envFileLines(stack: RenderedStack, withAgentFile: boolean) {
   const out: { service: string; path: string; line: number; key: string; value: string }[] = [];
   for (const s of stack.services)
     for (const f of s.envFiles) for (const l of f.lines ?? []) if (l.value !== null) out.push({ service: s.name, path: f.path, ...l, value: l.value });
-  if (stack.agentEnvFile)
+  if (withAgentFile && stack.agentEnvFile)
     for (const l of stack.agentEnvFile.lines) if (l.value !== null) out.push({ service: "AGENT_ENV_FILE", path: stack.agentEnvFile.path, ...l, value: l.value });
   return out;
 }
 
 // Values are never quoted back: env files hold secrets. Key and line number are enough to find it.
 export const envFileQuotedValue: Rule = (stack) =>
-  envFileLines(stack)
+  envFileLines(stack, false)
     .filter((l) => /^["']/.test(l.value))
     .map((l) =>
       finding("env-file-quoted-value", l.service, `${l.service}: ${l.path} line ${l.line}: the value of ${l.key} is wrapped in quotes, which stack mode passes literally (the quotes become part of the value); write ${l.key}=value without quotes`),
     );
 
 export const envFileInterpolation: Rule = (stack) =>
-  envFileLines(stack).flatMap((l) => {
+  envFileLines(stack, true).flatMap((l) => {
     const refs = [...l.value.matchAll(/\$\{[^}]*\}/g)].map((m) => m[0]);
     if (refs.length === 0) return [];
     return [

@@ -37,13 +37,13 @@ describe("the first user's six mistakes are refused before the deploy", () => {
 });
 
 describe("lintComposeFile", () => {
-  test("the agent's env file supplies variables for interpolation and is linted itself", async () => {
+  test("the agent's env file supplies variables for interpolation and is checked for ${…} itself", async () => {
     const dir = mkdtempSync(path.join(tmpdir(), "lint-"));
     try {
       writeFileSync(path.join(dir, "compose.yml"), "services:\n  api:\n    image: x/api:${GIT_COMMIT}\n    environment:\n      DB: ${DB_PASSWORD}\n      K: ${API_KEY}\n");
-      writeFileSync(path.join(dir, "agent.env"), "DB_PASSWORD=marker-value\nAPI_KEY=\"quoted\"\n");
+      writeFileSync(path.join(dir, "agent.env"), "DB_PASSWORD=marker-value\nAPI_KEY=\"quoted ${X}\"\n");
       const findings = await lintComposeFile(path.join(dir, "compose.yml"), { sha: SHA, envFile: path.join(dir, "agent.env"), env: {} });
-      expect(findings.map((f) => [f.rule, f.service])).toEqual([["env-file-quoted-value", "AGENT_ENV_FILE"]]);
+      expect(findings.map((f) => [f.rule, f.service])).toEqual([["env-file-interpolation", "AGENT_ENV_FILE"]]);
       expect(JSON.stringify(findings)).not.toContain("marker-value");
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -43,11 +43,13 @@ const rows: Row[] = [
 
   // env-file-quoted-value
   { rule: "env-file-quoted-value", name: "a double-quoted value", yaml: oneService("image: x/gw:${GIT_COMMIT}\nenv_file: .env"), envFiles: { ".env": 'A=1\nTOKEN="abc def"\n' }, expected: [{ service: "gateway", says: [".env line 2", "TOKEN is wrapped in quotes", "passes literally", "TOKEN=value without quotes"] }] },
-  { rule: "env-file-quoted-value", name: "a single-quoted value in the agent's env file", yaml: oneService("image: x/gw:${GIT_COMMIT}"), agentEnv: "PASSWORD='x'\n", expected: [{ service: "AGENT_ENV_FILE", says: ["PASSWORD is wrapped in quotes"] }] },
+  { rule: "env-file-quoted-value", name: "a single-quoted value", yaml: oneService("image: x/gw:${GIT_COMMIT}\nenv_file: [a.env]"), envFiles: { "a.env": "PASSWORD='x'\n" }, expected: [{ service: "gateway", says: ["a.env line 1", "PASSWORD is wrapped in quotes"] }] },
+  { rule: "env-file-quoted-value", name: "quotes in the agent's env file, which the agent's dotenv reader strips", yaml: oneService("image: x/gw:${GIT_COMMIT}\nenvironment:\n  P: ${PASSWORD}"), agentEnv: "PASSWORD='x y'\n", expected: [] },
   { rule: "env-file-quoted-value", name: "plain values, a quote inside a value, comments", yaml: oneService("image: x/gw:${GIT_COMMIT}\nenv_file: [a.env]"), envFiles: { "a.env": '# "quoted" comment\nA=it\'s fine\nB=x"y"\n' }, expected: [] },
 
   // env-file-interpolation
   { rule: "env-file-interpolation", name: "${…} in an env_file value", yaml: oneService("image: x/gw:${GIT_COMMIT}\nenv_file:\n  - path: app.env\n    required: true"), envFiles: { "app.env": "URL=postgres://u:${PG_PASS}@db/x\n" }, expected: [{ service: "gateway", says: ["app.env line 1", "contains ${PG_PASS}", "never expanded"] }] },
+  { rule: "env-file-interpolation", name: "${…} in the agent's env file (dotenv does not expand either)", yaml: oneService("image: x/gw:${GIT_COMMIT}"), agentEnv: "URL=postgres://${USER}@db\n", expected: [{ service: "AGENT_ENV_FILE", says: ["/etc/agent/app.env line 1", "contains ${USER}"] }] },
   { rule: "env-file-interpolation", name: "a literal dollar in a password", yaml: oneService("image: x/gw:${GIT_COMMIT}\nenv_file: app.env"), envFiles: { "app.env": "PASS=pa$word\n" }, expected: [] },
 
   // labels-outside-deploy
