@@ -57,6 +57,14 @@ export const LintFindingSchema = z.object({
 });
 export type LintFinding = z.infer<typeof LintFindingSchema>;
 
+/** "2 errors, 1 warning" — how the agent's `lint` command, the Worker's page and Slack count findings. */
+export function lintCounts(findings: LintFinding[]): string {
+  const errors = findings.filter((f) => f.level === "error").length;
+  const warnings = findings.length - errors;
+  const n = (k: number, what: string) => `${k} ${what}${k === 1 ? "" : "s"}`;
+  return [errors ? n(errors, "error") : "", warnings ? n(warnings, "warning") : ""].filter(Boolean).join(", ") || "no findings";
+}
+
 /** `GET /v1/deployments/:id`, and the 202 answer of `POST /v1/deployments`. */
 export const OperationSchema = z.object({
   id: z.string(),

@@ -1,19 +1,11 @@
 // Lint findings on a deploy (issue 10): the agent's pre-flight lint travels on its operation; the
 // engine keeps it as one `lint` mark per operation, and the page, Slack and the API read it back.
 import { z } from "zod";
-import { LintFindingSchema, type LintFinding, type Operation } from "../../protocol/agent";
+import { LintFindingSchema, lintCounts, type LintFinding, type Operation } from "../../protocol/agent";
 import type { EventRow } from "./deploys";
 import { listEvents } from "./deploys";
 
 const LintMarkDataSchema = z.object({ mark: z.literal("lint"), operation_id: z.string().optional(), findings: z.array(LintFindingSchema) });
-
-/** "2 errors, 1 warning" */
-export function lintCounts(findings: LintFinding[]): string {
-  const errors = findings.filter((f) => f.level === "error").length;
-  const warnings = findings.length - errors;
-  const n = (k: number, what: string) => `${k} ${what}${k === 1 ? "" : "s"}`;
-  return [errors ? n(errors, "error") : "", warnings ? n(warnings, "warning") : ""].filter(Boolean).join(", ");
-}
 
 /** The `lint` mark for an operation that reported findings, or null (none, or an agent without lint). */
 export function lintMarkOf(op: Pick<Operation, "id" | "lint">): { mark: "lint"; reason: string; data: Record<string, unknown> } | null {

@@ -1,7 +1,6 @@
 // The agent's pre-flight lint findings as the deploy page shows them (issue 10): one row each,
 // errors first, with the rule id so the fix can be looked up (docs: "A release is its images…").
-import type { LintFinding } from "../../protocol/agent";
-import { lintCounts } from "../store/lint";
+import { lintCounts, type LintFinding } from "../../protocol/agent";
 import { esc } from "./escape";
 
 const byLevel = (a: LintFinding, b: LintFinding) => (a.level === b.level ? 0 : a.level === "error" ? -1 : 1);
