@@ -8,6 +8,7 @@ import { createAgentServer } from "./server";
 import { log } from "./log";
 import { readEnvFile } from "./env-file";
 import { mkdirSync } from "node:fs";
+import { runLintCommand } from "./lint/cli";
 
 async function main(): Promise<void> {
   // Taken first: tokens issued before this instant are refused (see auth.ts).
@@ -70,4 +71,9 @@ async function main(): Promise<void> {
   process.on("SIGINT", () => stop("SIGINT"));
 }
 
-void main();
+// `node agent.mjs lint …` (issue 10): the pre-flight lint as a command, for CI; no server, no config.
+if (process.argv[2] === "lint") {
+  void runLintCommand(process.argv.slice(3), { out: (l) => console.log(l), err: (l) => console.error(l), env: process.env }).then((code) => {
+    process.exitCode = code;
+  });
+} else void main();

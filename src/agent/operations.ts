@@ -6,6 +6,7 @@ import { randomUUID } from "node:crypto";
 import type { Operation, DeployRequest } from "../protocol/agent";
 import type { Config } from "./config";
 import { composeImages } from "./compose";
+import { lintBeforeDeploy } from "./lint/preflight";
 import type { Docker } from "./docker";
 import { judgeOperation, judgeService, runningSha, serviceState } from "./judge";
 import { LogTail, log } from "./log";
@@ -168,8 +169,11 @@ export class Operations {
     }
     const ctx: PreflightContext = { sha, composeFile, cwd, envFile: config.envFile ?? null, env: { ...secrets, GIT_COMMIT: sha } };
 
-    // 3. Checks on the stack as it will be rendered (ctx.composeFile with ctx.env).
-    // (The lint of issue 10 slots in here, on ctx.)
+    // 3. Pre-flight lint, on the stack file and environment `docker stack deploy` will get.
+    const linted = await lintBeforeDeploy(config.lint ?? "strict", ctx.composeFile, { sha, env: { ...process.env, ...ctx.env } }, say);
+    // findings travel to the Worker: no env-file value in them either
+    e.op.lint = linted.findings?.map((f) => ({ ...f, message: e.tail.redact(f.message) }));
+    if (!linted.ok) return { ok: false, why: linted.why };
 
     // 4. Every image must exist before anything changes.
     const text = await readFile(ctx.composeFile, "utf8");
