@@ -56,9 +56,10 @@ export type LabHandle = {
 
 type Run = { code: number | null; stdout: string; stderr: string };
 
-function run(cmd: string, args: string[], opts: { timeoutMs?: number; env?: Record<string, string>; cwd?: string } = {}): Run {
+function run(cmd: string, args: string[], opts: { timeoutMs?: number; env?: Record<string, string>; cwd?: string; input?: string } = {}): Run {
   const r = spawnSync(cmd, args, {
     encoding: "utf8",
+    input: opts.input,
     timeout: opts.timeoutMs ?? 60_000,
     env: { ...process.env, ...opts.env },
     cwd: opts.cwd,
@@ -109,14 +110,15 @@ function ourDockerdPid(): number | null {
   return Number.isInteger(pid) && pid > 0 && pidAlive(pid) ? pid : null;
 }
 
-/** apt-get installs docker.io, busybox-static and nginx when missing (root only). */
+/** apt-get installs docker.io, busybox-static, nginx, docker-registry and htpasswd when missing (root only). */
 export function ensurePackages(): boolean {
-  const need = ["/usr/sbin/dockerd", "/bin/busybox", "/usr/sbin/nginx"].some((f) => !existsSync(f));
+  const need = ["/usr/sbin/dockerd", "/bin/busybox", "/usr/sbin/nginx", "/usr/bin/docker-registry", "/usr/bin/htpasswd"].some((f) => !existsSync(f));
   if (!need) return false;
-  if (process.getuid?.() !== 0) throw new Error("the lab needs docker.io, busybox-static and nginx: run as root or install them");
-  log("apt-get update + install docker.io busybox-static nginx");
+  if (process.getuid?.() !== 0) throw new Error("the lab needs docker.io, busybox-static, nginx, docker-registry and apache2-utils: run as root or install them");
+  log("apt-get update + install docker.io busybox-static nginx docker-registry apache2-utils");
   must("apt-get", ["update", "-qq"], { timeoutMs: 300_000 });
-  must("apt-get", ["install", "-y", "-qq", "--no-install-recommends", "docker.io", "busybox-static", "nginx"], {
+  // docker-registry's package would start nothing here (no init system): the lab runs its own on 127.0.0.1.
+  must("apt-get", ["install", "-y", "-qq", "--no-install-recommends", "docker.io", "busybox-static", "nginx", "docker-registry", "apache2-utils"], {
     timeoutMs: 600_000,
     env: { DEBIAN_FRONTEND: "noninteractive" },
   });
@@ -156,6 +158,10 @@ export function ensureSwarm(): void {
 const BUILD_DIR = path.join(LAB_STATE_DIR, "build");
 
 const START_SH = `#!/bin/sh
+# The public /health is written at start from the environment, so a release's configuration
+# (GREETING, or VERSION set by the stack file) is what users see; HEALTH_OFF=1 leaves it out
+# (public 404 while Swarm's /_ping check stays healthy).
+if [ -z "$HEALTH_OFF" ]; then printf '{"version":"%s","greeting":"%s"}\\n' "$VERSION" "$GREETING" > /www/health; fi
 # Forward TERM to httpd so Swarm's stop is graceful, like a real app.
 httpd -f -p 8000 -h /www &
 PID=$!
@@ -167,8 +173,8 @@ const APP_DOCKERFILE = `FROM scratch
 COPY rootfs/ /
 ARG VERSION
 ARG MODE=good
-ENV PATH=/bin
-RUN printf '{"version":"%s"}\\n' "$VERSION" > /www/health && if [ "$MODE" = good ]; then echo ok > /www/_ping; fi
+ENV PATH=/bin VERSION=$VERSION
+RUN if [ "$MODE" = good ]; then echo ok > /www/_ping; fi
 EXPOSE 8000
 CMD ["/start.sh"]
 `;
@@ -315,8 +321,95 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabHandle> {
   return { dockerdPid, installed, timings };
 }
 
-/** Tears everything down: stack, swarm, and the dockerd this lab started (by its PID only). */
+// ---- registry -------------------------------------------------------------------------------
+// Debian's docker-registry (distribution 2.8) with htpasswd auth and TLS on 127.0.0.1 only: the
+// private ghcr.io package of a real team. TLS, because `docker manifest inspect` (the agent's
+// pre-flight) refuses plain http without `--insecure` even on loopback, which the daemon would
+// allow; a lab CA in /etc/docker/certs.d/<host>/ is trusted by both the daemon and the CLI.
+
+export const LAB_REGISTRY = "127.0.0.1:15000";
+export const LAB_REGISTRY_USER = "lab";
+const REGISTRY_DIR = path.join(LAB_STATE_DIR, "registry");
+const REGISTRY_PID_FILE = path.join(REGISTRY_DIR, "registry.pid");
+const REGISTRY_CERTS_D = `/etc/docker/certs.d/${LAB_REGISTRY}`;
+/** The DOCKER_CONFIG that is logged in to the lab registry (an agent given it has the credentials). */
+export const LAB_REGISTRY_DOCKER_CONFIG = path.join(REGISTRY_DIR, "docker-config");
+export const registryImage = (ref: string) => `${LAB_REGISTRY}/${ref}`;
+
+function registryPid(): number | null {
+  if (!existsSync(REGISTRY_PID_FILE)) return null;
+  const pid = Number(readFileSync(REGISTRY_PID_FILE, "utf8").trim());
+  try {
+    process.kill(pid, 0);
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("docker-registry") ? pid : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Starts the registry (fresh storage, a new random password) and logs LAB_REGISTRY_DOCKER_CONFIG
+ * in. Returns the password so a test can log another config in, or leave one logged out.
+ */
+export async function registryUp(): Promise<{ password: string; dockerConfig: string }> {
+  registryDown();
+  rmSync(REGISTRY_DIR, { recursive: true, force: true });
+  mkdirSync(path.join(REGISTRY_DIR, "data"), { recursive: true });
+  const password = `lab-${Math.random().toString(36).slice(2)}${Date.now().toString(36)}`;
+  writeFileSync(path.join(REGISTRY_DIR, "htpasswd"), must("htpasswd", ["-Bbn", LAB_REGISTRY_USER, password]));
+  const cert = path.join(REGISTRY_DIR, "cert.pem");
+  const key = path.join(REGISTRY_DIR, "key.pem");
+  must("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2", "-subj", "/CN=lab registry", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", cert]);
+  mkdirSync(REGISTRY_CERTS_D, { recursive: true });
+  copyFileSync(cert, path.join(REGISTRY_CERTS_D, "ca.crt"));
+  writeFileSync(
+    path.join(REGISTRY_DIR, "config.yml"),
+    `version: 0.1
+log: { level: warn }
+storage:
+  filesystem: { rootdirectory: ${path.join(REGISTRY_DIR, "data")} }
+  delete: { enabled: true }
+http:
+  addr: ${LAB_REGISTRY}
+  tls: { certificate: ${cert}, key: ${key} }
+auth:
+  htpasswd: { realm: lab-registry, path: ${path.join(REGISTRY_DIR, "htpasswd")} }
+`,
+  );
+  const out = openSync(path.join(REGISTRY_DIR, "registry.log"), "a");
+  const child = spawn("/usr/bin/docker-registry", ["serve", path.join(REGISTRY_DIR, "config.yml")], { detached: true, stdio: ["ignore", out, out] });
+  child.unref();
+  writeFileSync(REGISTRY_PID_FILE, String(child.pid));
+  // 401 from /v2/ = up and asking for credentials
+  await waitFor("the lab registry to answer", () => run("curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", cert, `https://${LAB_REGISTRY}/v2/`]).stdout === "401", 20_000, 200);
+  mkdirSync(LAB_REGISTRY_DOCKER_CONFIG, { recursive: true });
+  must("docker", ["login", LAB_REGISTRY, "-u", LAB_REGISTRY_USER, "--password-stdin"], { input: password, env: { DOCKER_CONFIG: LAB_REGISTRY_DOCKER_CONFIG } });
+  log(`registry up on ${LAB_REGISTRY} (htpasswd auth), pid ${child.pid}`);
+  return { password, dockerConfig: LAB_REGISTRY_DOCKER_CONFIG };
+}
+
+/** Tags a local image for the lab registry and pushes it with the logged-in config. */
+export function pushToRegistry(localRef: string): string {
+  const remote = registryImage(localRef);
+  docker("tag", localRef, remote);
+  must("docker", ["push", "-q", remote], { env: { DOCKER_CONFIG: LAB_REGISTRY_DOCKER_CONFIG }, timeoutMs: 120_000 });
+  return remote;
+}
+
+/** Stops the lab's registry by its PID. */
+export function registryDown(): void {
+  const pid = registryPid();
+  if (pid !== null) {
+    log(`stopping registry pid ${pid}`);
+    process.kill(pid, "SIGTERM");
+  }
+  rmSync(REGISTRY_PID_FILE, { force: true });
+  rmSync(REGISTRY_CERTS_D, { recursive: true, force: true });
+}
+
+/** Tears everything down: stack, swarm, registry, and the dockerd this lab started (by its PID only). */
 export async function labDown(): Promise<{ killed: number | null }> {
+  registryDown();
   if (dockerReachable()) {
     await removeStack().catch((e) => log(`stack removal: ${(e as Error).message}`));
     if (swarmActive()) {

@@ -48,8 +48,10 @@ export function startLoad(opts: LoadOptions = {}): { stop: () => Promise<LoadSum
         if (code >= 200 && code < 300) s.ok++;
         else fail(t);
         try {
-          const v = (JSON.parse(body) as { version?: string }).version ?? "?";
-          s.versions[`${code} ${v}`] = (s.versions[`${code} ${v}`] ?? 0) + 1;
+          const b = JSON.parse(body) as { version?: string; greeting?: string };
+          // the greeting, when a release's configuration sets one, tells configurations apart
+          const k = `${code} ${b.version ?? "?"}${b.greeting ? ` ${b.greeting}` : ""}`;
+          s.versions[k] = (s.versions[k] ?? 0) + 1;
         } catch {
           /* not JSON: a proxy error page */
         }

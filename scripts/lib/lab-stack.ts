@@ -27,6 +27,10 @@ export interface LabStackOptions {
   rolloutTimeoutSeconds?: number;
   apiToken?: string;
   lockAfterRollback?: boolean;
+  /** more variables for the start-first agent, e.g. git mode (issue 10) */
+  agentEnv?: Record<string, string>;
+  /** the environments' max_failed_probes (default 0) */
+  maxFailedProbes?: number;
 }
 
 export interface LabStack {
@@ -93,7 +97,7 @@ export async function startLabStack(o: LabStackOptions): Promise<LabStack> {
     procs.push({ pid: process.pid, url: issuer.url, stop: issuer.stop });
     const keys = await agentKeyPair();
     const agentOpts = { publicJwk: keys.publicJwk, stack: LAB_STACK, resolveImage: "never" as const };
-    procs.push(await startAgent({ ...agentOpts, port: ports.agent, composeFile: LAB_COMPOSE_FILE, logFile: path.join(o.stateDir, "agent.log") }));
+    procs.push(await startAgent({ ...agentOpts, port: ports.agent, composeFile: LAB_COMPOSE_FILE, logFile: path.join(o.stateDir, "agent.log"), env: o.agentEnv }));
     procs.push(await startAgent({ ...agentOpts, port: ports.stopFirst, composeFile: LAB_COMPOSE_STOP_FIRST_FILE, logFile: path.join(o.stateDir, "agent-stop-first.log") }));
     const env = (agentPort: number) => ({
       agent_url: `http://127.0.0.1:${agentPort}`,
@@ -104,6 +108,7 @@ export async function startLabStack(o: LabStackOptions): Promise<LabStack> {
       soak_seconds: o.soakSeconds ?? 5,
       rollout_timeout_seconds: o.rolloutTimeoutSeconds ?? 120,
       lock_after_rollback: o.lockAfterRollback ?? true,
+      ...(o.maxFailedProbes === undefined ? {} : { max_failed_probes: o.maxFailedProbes }),
     });
     const worker = await startWorker({
       port: ports.worker,

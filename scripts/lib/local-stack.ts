@@ -84,6 +84,8 @@ export interface AgentOptions {
   resolveImage?: "always" | "changed" | "never";
   deployTimeoutS?: number;
   logFile: string;
+  /** more AGENT_* variables, e.g. git mode's AGENT_REPO_DIR (issue 10) */
+  env?: Record<string, string>;
 }
 
 export async function startAgent(o: AgentOptions): Promise<Proc> {
@@ -96,6 +98,7 @@ export async function startAgent(o: AgentOptions): Promise<Proc> {
     AGENT_COMPOSE_FILE: o.composeFile,
     AGENT_RESOLVE_IMAGE: o.resolveImage ?? "never",
     AGENT_DEPLOY_TIMEOUT_S: String(o.deployTimeoutS ?? 120),
+    ...o.env,
   }, o.logFile);
   await waitHttp(`${url}/healthz`, "agent", child, 15_000, o.logFile);
   return { pid: child.pid!, url, stop: stopper(child) };

@@ -20,8 +20,11 @@ export type AuthRequest = {
   body: Uint8Array;
 };
 
+/** The coordinator's public keys: one, or old and new during a rotation, each with its `kid` if it has one. */
+export type KeyRing = { kid: string | undefined; key: CryptoKey | KeyObject | Uint8Array }[];
+
 export type AuthContext = {
-  key: CryptoKey | KeyObject | Uint8Array;
+  key: KeyRing;
   audience: string;
   /** Prefix a proxy stripped (AGENT_PATH_PREFIX), "" normally. */
   pathPrefix: string;
@@ -33,8 +36,25 @@ export type AuthContext = {
 
 export type AuthResult = { ok: true; claims: AgentClaims } | { ok: false; reason: string };
 
-export async function importCoordinatorKey(jwk: JsonWebKey): Promise<CryptoKey | Uint8Array> {
-  return importJWK(jwk as Parameters<typeof importJWK>[0], "EdDSA");
+/** Imports AGENT_COORDINATOR_PUBLIC_KEY: a JWK, or the keys of a JWKS. */
+export async function importCoordinatorKey(jwks: JsonWebKey | JsonWebKey[]): Promise<KeyRing> {
+  const list = Array.isArray(jwks) ? jwks : [jwks];
+  return Promise.all(
+    list.map(async (jwk) => ({
+      kid: typeof (jwk as { kid?: unknown }).kid === "string" ? (jwk as { kid: string }).kid : undefined,
+      key: await importJWK(jwk as Parameters<typeof importJWK>[0], "EdDSA"),
+    })),
+  );
+}
+
+/**
+ * Which keys may have signed a token with this `kid`: a token naming a kid is checked only
+ * against the key listed with it (or a key listed without one, as a single-JWK agent has);
+ * a token without a kid — a Worker from before rotation existed — against every key.
+ */
+export function candidateKeys(ring: KeyRing, kid: unknown): KeyRing {
+  if (typeof kid !== "string") return ring;
+  return ring.filter((k) => k.kid === undefined || k.kid === kid);
 }
 
 export async function verifyAgentRequest(req: AuthRequest, ctx: AuthContext): Promise<AuthResult> {
@@ -42,28 +62,37 @@ export async function verifyAgentRequest(req: AuthRequest, ctx: AuthContext): Pr
   if (!m) return { ok: false, reason: req.authorization ? "malformed authorization header" : "no bearer token" };
   const token = m[1];
 
-  let alg: unknown;
+  let header: { alg?: unknown; kid?: unknown };
   try {
-    alg = decodeProtectedHeader(token).alg;
+    header = decodeProtectedHeader(token);
   } catch {
     return { ok: false, reason: "undecodable JWT header" };
   }
-  if (alg !== "EdDSA") return { ok: false, reason: `alg ${String(alg)} is not EdDSA` };
+  if (header.alg !== "EdDSA") return { ok: false, reason: `alg ${String(header.alg)} is not EdDSA` };
+  const candidates = candidateKeys(ctx.key, header.kid);
+  if (candidates.length === 0) return { ok: false, reason: `kid ${String(header.kid)} is not among the configured keys` };
 
   let payload: unknown;
-  try {
-    ({ payload } = await jwtVerify(token, ctx.key, {
-      algorithms: ["EdDSA"],
-      issuer: AGENT_JWT_ISSUER,
-      audience: ctx.audience,
-      clockTolerance: AGENT_CLOCK_SKEW_S,
-      currentDate: new Date(ctx.nowMs),
-      requiredClaims: ["iat", "exp", "jti"],
-    }));
-  } catch (e) {
-    const code = (e as { code?: string }).code ?? "ERR";
-    return { ok: false, reason: `jwt: ${code}: ${(e as Error).message}` };
+  let lastError = "";
+  for (const { key } of candidates) {
+    try {
+      ({ payload } = await jwtVerify(token, key, {
+        algorithms: ["EdDSA"],
+        issuer: AGENT_JWT_ISSUER,
+        audience: ctx.audience,
+        clockTolerance: AGENT_CLOCK_SKEW_S,
+        currentDate: new Date(ctx.nowMs),
+        requiredClaims: ["iat", "exp", "jti"],
+      }));
+      break;
+    } catch (e) {
+      const code = (e as { code?: string }).code ?? "ERR";
+      lastError = `jwt: ${code}: ${(e as Error).message}`;
+      // jose checks the signature before the claims: any other error came from the right key.
+      if (code !== "ERR_JWS_SIGNATURE_VERIFICATION_FAILED") return { ok: false, reason: lastError };
+    }
   }
+  if (payload === undefined) return { ok: false, reason: lastError };
 
   const parsed = AgentClaimsSchema.safeParse(payload);
   if (!parsed.success) {

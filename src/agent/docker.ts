@@ -1,5 +1,6 @@
-// The only place the agent runs a program: the configured docker CLI, by argv (never a shell),
-// with a time limit and bounded output. Everything Swarm-specific the agent reads comes through here.
+// The only place the agent runs a program — the configured docker CLI, and git in git mode — by
+// argv (never a shell), with a time limit and bounded output. Everything Swarm-specific the agent
+// reads comes through here.
 import { spawn } from "node:child_process";
 
 export type RunResult = { code: number | null; stdout: string; stderr: string; timedOut: boolean };
@@ -8,14 +9,15 @@ const OUTPUT_MAX_BYTES = 4 * 1024 * 1024;
 /** Inspect/list calls answer in well under a second; anything slower is a wedged daemon. */
 export const DOCKER_QUERY_TIMEOUT_MS = 30_000;
 
-export function runDocker(
-  docker: string,
+export function runProgram(
+  bin: string,
   args: string[],
-  opts: { env?: Record<string, string>; timeoutMs?: number } = {},
+  opts: { env?: Record<string, string>; timeoutMs?: number; cwd?: string } = {},
 ): Promise<RunResult> {
   return new Promise((resolve) => {
-    const child = spawn(docker, args, {
+    const child = spawn(bin, args, {
       env: { ...process.env, ...opts.env },
+      cwd: opts.cwd,
       stdio: ["ignore", "pipe", "pipe"],
       shell: false,
     });
@@ -39,6 +41,8 @@ export function runDocker(
     });
   });
 }
+
+export const runDocker = runProgram;
 
 function failure(what: string, r: RunResult): Error {
   const why = r.timedOut ? "timed out" : `exit ${r.code}`;
@@ -108,17 +112,19 @@ export class Docker {
     return { ok: r.code === 0, detail: r.timedOut ? "timed out" : detail };
   }
 
+  /** `env` is GIT_COMMIT plus AGENT_ENV_FILE's values; `cwd` the release folder in git mode. */
   stackDeploy(opts: {
     stack: string;
     composeFile: string;
     resolveImage: string;
-    sha: string;
+    env: Record<string, string>;
+    cwd?: string;
     timeoutMs: number;
   }): Promise<RunResult> {
     return runDocker(
       this.bin,
       ["stack", "deploy", "--with-registry-auth", "--resolve-image", opts.resolveImage, "-c", opts.composeFile, opts.stack],
-      { env: { GIT_COMMIT: opts.sha }, timeoutMs: opts.timeoutMs },
+      { env: opts.env, cwd: opts.cwd, timeoutMs: opts.timeoutMs },
     );
   }
 }

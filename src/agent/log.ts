@@ -12,6 +12,8 @@ export const LOG_LINE_MAX_CHARS = 500;
 
 export class LogTail {
   private readonly lines: string[] = [];
+  /** Applied to every line before it is kept: hides AGENT_ENV_FILE values (see env-file.ts). */
+  redact: (text: string) => string = (t) => t;
   constructor(
     private readonly maxLines = LOG_TAIL_MAX_LINES,
     private readonly maxChars = LOG_LINE_MAX_CHARS,
@@ -19,7 +21,7 @@ export class LogTail {
 
   push(text: string, nowMs = Date.now()): void {
     const stamp = new Date(nowMs).toISOString().slice(11, 23);
-    for (const raw of text.split(/\r?\n/)) {
+    for (const raw of this.redact(text).split(/\r?\n/)) {
       if (raw.trim() === "") continue;
       const line = `${stamp} ${raw}`;
       this.lines.push(line.length > this.maxChars ? line.slice(0, this.maxChars - 1) + "…" : line);

@@ -1,13 +1,17 @@
-// Deploy operations: at most one runs at a time; each is pre-flight image check → stack deploy →
-// poll and judge until every service converged, one failed, or AGENT_DEPLOY_TIMEOUT_S passed.
+// Deploy operations: at most one runs at a time; each is pre-flight (stack file at the SHA, deploy
+// environment, image check) → stack deploy → poll and judge until every service converged, one
+// failed, or AGENT_DEPLOY_TIMEOUT_S passed.
 import { readFile } from "node:fs/promises";
 import { randomUUID } from "node:crypto";
 import type { Operation, DeployRequest } from "../protocol/agent";
 import type { Config } from "./config";
 import { composeImages } from "./compose";
+import { lintBeforeDeploy } from "./lint/preflight";
 import type { Docker } from "./docker";
 import { judgeOperation, judgeService, runningSha, serviceState } from "./judge";
 import { LogTail, log } from "./log";
+import { readEnvFile, redactor } from "./env-file";
+import { Releases } from "./release";
 
 /** How often Swarm is asked while an operation runs. Swarm itself acts on 1 s+ health intervals. */
 export const POLL_INTERVAL_MS = 1000;
@@ -17,6 +21,20 @@ export const OPERATIONS_KEPT = 50;
 /** `watching`: its stack deploy was submitted; only Swarm's convergence is being judged. */
 type Entry = { op: Operation; tail: LogTail; watching?: boolean };
 
+/** What the pre-flight settled: the stack file to deploy, where from, and with which environment. */
+export type PreflightContext = {
+  sha: string;
+  /** The stack file as it will be deployed (in git mode: inside AGENT_RELEASES_DIR/<sha>/). */
+  composeFile: string;
+  /** The release folder `docker stack deploy` runs in (git mode), else undefined. */
+  cwd: string | undefined;
+  /** AGENT_ENV_FILE, when configured. */
+  envFile: string | null;
+  /** The environment added to `docker stack deploy`'s: the env file's values and GIT_COMMIT. */
+  env: Record<string, string>;
+};
+type Preflight = { ok: true; ctx: PreflightContext } | { ok: false; why: string };
+
 export type StartResult =
   | { kind: "started"; op: Operation }
   | { kind: "existing"; op: Operation }
@@ -25,12 +43,15 @@ export type StartResult =
 export class Operations {
   private readonly entries = new Map<string, Entry>();
   private running: Entry | null = null;
+  private readonly releases: Releases | null;
 
   constructor(
     private readonly config: Config,
     private readonly docker: Docker,
     private readonly clock: () => number = Date.now,
-  ) {}
+  ) {
+    this.releases = config.git ? new Releases(config.git, "git", clock) : null;
+  }
 
   get(idOrDeployId: string): Operation | undefined {
     const e = this.entries.get(idOrDeployId);
@@ -73,7 +94,9 @@ export class Operations {
     this.running = entry;
     this.forgetOld();
     entry.tail.push(`operation ${entry.op.id} for deploy ${req.deploy_id}: sha ${req.sha} (request ${requestId})`);
-    void this.run(entry, now).catch((e) => this.finish(entry, "failed", `agent error: ${(e as Error).message}`));
+    void this.run(entry, now)
+      .catch((e) => this.finish(entry, "failed", `agent error: ${(e as Error).message}`))
+      .finally(() => this.pruneReleases(entry));
     return { kind: "started", op: this.view(entry) };
   }
 
@@ -88,8 +111,23 @@ export class Operations {
     }
   }
 
-  private finish(e: Entry, state: "converged" | "failed", why: string): void {
+  /**
+   * Old releases go once an operation settled; never the one now running, nor the rollback target.
+   * Not while another operation runs (a superseded one ends while its successor materialises).
+   */
+  private pruneReleases(e: Entry): void {
+    if (!this.releases || this.running !== null) return;
+    try {
+      const removed = this.releases.prune([e.op.sha, e.op.running_sha_before]);
+      if (removed.length) log("info", "releases pruned", { op: e.op.id, removed });
+    } catch (err) {
+      log("warn", "pruning releases failed", { op: e.op.id, error: (err as Error).message });
+    }
+  }
+
+  private finish(e: Entry, state: "converged" | "failed", rawWhy: string): void {
     if (e.op.state !== "running") return;
+    const why = e.tail.redact(rawWhy);
     e.op.state = state;
     e.op.error = state === "failed" ? why : null;
     e.op.finished_at = new Date(this.clock()).toISOString();
@@ -98,8 +136,63 @@ export class Operations {
     if (this.running === e) this.running = null;
   }
 
+  /**
+   * Pre-flight: everything that can refuse a deploy before anything changes — the stack file at
+   * this SHA (git mode: fetched and materialised), the deploy environment (GIT_COMMIT +
+   * AGENT_ENV_FILE), then the checks on the rendered stack. A refusal here changed nothing.
+   */
+  private async preflight(e: Entry, deadline: number): Promise<Preflight> {
+    const { config, docker } = this;
+    const sha = e.op.sha;
+    const say = (line: string) => e.tail.push(line);
+
+    // 1. The stack file: the deployed commit's in git mode, else the fixed AGENT_COMPOSE_FILE.
+    let composeFile = config.composeFile;
+    let cwd: string | undefined;
+    if (this.releases) {
+      const r = await this.releases.materialise(sha, deadline, say);
+      if (!r.ok) return { ok: false, why: r.why };
+      ({ composeFile, dir: cwd } = r.release);
+      const { reused, fetchMs, checkoutMs } = r.release;
+      log("info", "release ready", { op: e.op.id, sha, dir: cwd, reused, fetch_ms: fetchMs, checkout_ms: checkoutMs });
+    }
+    if (this.clock() > deadline) return { ok: false, why: `not converged within AGENT_DEPLOY_TIMEOUT_S ${config.deployTimeoutS}s (still in pre-flight)` };
+
+    // 2. The environment `docker stack deploy` gets: the env file's secrets, GIT_COMMIT last so no file overrides it.
+    let secrets: Record<string, string> = {};
+    if (config.envFile) {
+      const read = readEnvFile(config.envFile);
+      if (!read.ok) return { ok: false, why: read.message };
+      secrets = read.values;
+      e.tail.redact = redactor(secrets);
+      say(`AGENT_ENV_FILE ${config.envFile}: ${Object.keys(secrets).length} variables (values never shown)`);
+    }
+    const ctx: PreflightContext = { sha, composeFile, cwd, envFile: config.envFile ?? null, env: { ...secrets, GIT_COMMIT: sha } };
+
+    // 3. Pre-flight lint, on the stack file and environment `docker stack deploy` will get.
+    const linted = await lintBeforeDeploy(config.lint ?? "strict", ctx.composeFile, { sha, env: { ...process.env, ...ctx.env } }, say);
+    // findings travel to the Worker: no env-file value in them either
+    e.op.lint = linted.findings?.map((f) => ({ ...f, message: e.tail.redact(f.message) }));
+    if (!linted.ok) return { ok: false, why: linted.why };
+
+    // 4. Every image must exist before anything changes.
+    const text = await readFile(ctx.composeFile, "utf8");
+    const resolved = composeImages(text, { ...process.env, ...ctx.env });
+    if (!resolved.ok) return { ok: false, why: `compose file ${ctx.composeFile}: ${resolved.error}` };
+    for (const { service, image } of resolved.images) {
+      const found = await docker.imageExists(image, config.resolveImage);
+      say(`image ${image} (${service}): ${found.ok ? "found" : "MISSING"} ${found.detail}`);
+      if (!found.ok) {
+        const where = config.resolveImage === "never" ? "locally" : "in the registry";
+        return { ok: false, why: `image ${image} of service ${service} not found ${where}; nothing was deployed` };
+      }
+    }
+    return { ok: true, ctx };
+  }
+
   private async run(e: Entry, startedMs: number): Promise<void> {
     const { config, docker } = this;
+    // Fetch and checkout count against the same limit as Swarm's convergence.
     const deadline = startedMs + config.deployTimeoutS * 1000;
     const timeoutWhy = () => `not converged within AGENT_DEPLOY_TIMEOUT_S ${config.deployTimeoutS}s`;
 
@@ -109,30 +202,22 @@ export class Operations {
     e.op.running_sha_before = runningSha(Object.values(e.op.previous_images!));
     e.tail.push(`running before: ${before.length} services, sha ${e.op.running_sha_before ?? "unknown"}`);
 
-    // Pre-flight: every image must exist before anything changes.
-    const text = await readFile(config.composeFile, "utf8");
-    const resolved = composeImages(text, { ...process.env, GIT_COMMIT: e.op.sha });
-    if (!resolved.ok) return this.finish(e, "failed", `compose file ${config.composeFile}: ${resolved.error}`);
-    for (const { service, image } of resolved.images) {
-      const found = await docker.imageExists(image, config.resolveImage);
-      e.tail.push(`image ${image} (${service}): ${found.ok ? "found" : "MISSING"} ${found.detail}`);
-      if (!found.ok) {
-        const where = config.resolveImage === "never" ? "locally" : "in the registry";
-        return this.finish(e, "failed", `image ${image} of service ${service} not found ${where}; nothing was deployed`);
-      }
-    }
+    const pf = await this.preflight(e, deadline);
+    if (!pf.ok) return this.finish(e, "failed", pf.why);
+    const { ctx } = pf;
     if (this.clock() > deadline) return this.finish(e, "failed", timeoutWhy());
 
     // Judging starts from here: an UpdateStatus that started before this instant is not ours.
     // From here on services may change, so a failure is the Worker's cue to roll back.
     e.op.stage = "deploy";
     const deployStartedMs = this.clock();
-    e.tail.push(`docker stack deploy --with-registry-auth --resolve-image ${config.resolveImage} -c ${config.composeFile} ${config.stack}`);
+    e.tail.push(`docker stack deploy --with-registry-auth --resolve-image ${config.resolveImage} -c ${ctx.composeFile} ${config.stack}${ctx.cwd ? ` (in ${ctx.cwd})` : ""}`);
     const d = await docker.stackDeploy({
       stack: config.stack,
-      composeFile: config.composeFile,
+      composeFile: ctx.composeFile,
       resolveImage: config.resolveImage,
-      sha: e.op.sha,
+      env: ctx.env,
+      cwd: ctx.cwd,
       timeoutMs: Math.max(1000, deadline - this.clock()),
     });
     e.tail.push(d.stdout);
@@ -155,10 +240,13 @@ export class Operations {
       if (verdict.why !== lastWhy) e.tail.push(verdict.why);
       lastWhy = verdict.why;
       if (e.op.state !== "running") return; // superseded while Swarm was asked
-      if (verdict.kind !== "pending") return this.finish(e, verdict.kind, verdict.why);
       const left = deadline - this.clock();
-      if (left <= 0) return this.finish(e, "failed", `${timeoutWhy()}: ${verdict.why}`);
-      await new Promise((r) => setTimeout(r, Math.min(POLL_INTERVAL_MS, left)));
+      if (verdict.kind === "pending" && left > 0) {
+        await new Promise((r) => setTimeout(r, Math.min(POLL_INTERVAL_MS, left)));
+        continue;
+      }
+      if (verdict.kind === "pending") return this.finish(e, "failed", `${timeoutWhy()}: ${verdict.why}`);
+      return this.finish(e, verdict.kind, verdict.why);
     }
   }
 }

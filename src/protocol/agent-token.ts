@@ -19,8 +19,8 @@ export async function bodySha256(body: string | Uint8Array): Promise<string> {
 }
 
 export interface SignAgentTokenOptions {
-  /** Ed25519 private key as JWK (`kty: OKP, crv: Ed25519, d, x`). */
-  privateJwk: JsonWebKey;
+  /** Ed25519 private key as JWK (`kty: OKP, crv: Ed25519, d, x`, optional `kid` → token header). */
+  privateJwk: JsonWebKey & { kid?: string };
   /** The origin of the environment's agent_url, e.g. `https://agent.example.org`. */
   audience: string;
   method: string;
@@ -49,7 +49,9 @@ export async function signAgentToken(opts: SignAgentTokenOptions): Promise<strin
     htu: opts.path.split("?")[0],
     bsh: await bodySha256(opts.body),
   })
-    .setProtectedHeader({ alg: "EdDSA", typ: "JWT" })
+    // The key's kid (keys from `npm run keys` have one) lets an agent holding old and new key
+    // during a rotation pick the right one; a key without a kid signs without it, as before.
+    .setProtectedHeader({ alg: "EdDSA", typ: "JWT", ...(typeof opts.privateJwk.kid === "string" ? { kid: opts.privateJwk.kid } : {}) })
     .setIssuer(AGENT_JWT_ISSUER)
     .setAudience(opts.audience)
     .setIssuedAt(iat)

@@ -29,6 +29,7 @@ export const ROLLOUT_ENVIRONMENTS = [
   "ro-budget",
   "ro-busy",
   "ro-busy-forever",
+  "ro-lint",
 ] as const;
 
 export function environments(servers: Record<string, ServerInfo>) {

@@ -24,7 +24,8 @@ export type RunningAgent = {
   waitSettled: (id: string, timeoutMs?: number) => Promise<Operation>;
 };
 
-export async function startAgent(opts: { port: number; keys: Keys; composeFile: string }): Promise<RunningAgent> {
+/** `env` overrides or adds AGENT_* (and DOCKER_CONFIG) variables, e.g. AGENT_RESOLVE_IMAGE=always. */
+export async function startAgent(opts: { port: number; keys: Keys; composeFile: string; env?: Record<string, string> }): Promise<RunningAgent> {
   const spawnedAtMs = Date.now();
   const child: ChildProcess = spawn(process.execPath, [path.join(LAB_ROOT, "dist/agent.mjs")], {
     env: {
@@ -36,6 +37,7 @@ export async function startAgent(opts: { port: number; keys: Keys; composeFile: 
       AGENT_COMPOSE_FILE: opts.composeFile,
       AGENT_RESOLVE_IMAGE: "never", // no registry in the lab: images are local
       AGENT_DEPLOY_TIMEOUT_S: "120",
+      ...opts.env,
     },
     stdio: ["ignore", "pipe", "pipe"],
   });

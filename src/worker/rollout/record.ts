@@ -2,6 +2,7 @@
 // fields it learned (converged_at, previous_sha), and the marks the deploy page draws. Pure; the
 // engine turns it into statements for the slice's one D1 batch.
 import type { SliceCounters } from "../store/deploys";
+import { lintMarkOf } from "../store/lint";
 import type { MarkName } from "../store/marks";
 import type { Seen, Observations } from "./assess";
 import { describeFailure } from "./policy";
@@ -33,6 +34,11 @@ export function sliceRecord(track: Track, obs: Observations, seen: Seen, now: nu
       at: poll.at,
       data: { operation_id: poll.operation.id },
     });
+  }
+  // the agent's lint findings (issue 10), once: when the operation first reports it has ended
+  if (poll && poll.operation.state !== "running" && (poll.operation.state === "failed" || track.convergedAt === null)) {
+    const lint = lintMarkOf(poll.operation);
+    if (lint) marks.push({ ...lint, at: poll.at });
   }
   if (seen.first && !track.firstFailure) marks.push({ mark: rollback ? "rollback_first_failure" : "first_failure", reason: `first failed probe: ${describeFailure(seen.first)}`, at: seen.first.at });
   if (seen.confirmedAt !== null && track.versionConfirmedAt === null) {

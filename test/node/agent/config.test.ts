@@ -1,5 +1,6 @@
 // Configuration: defaults, and one clear line naming the variable for every bad value.
 import { describe, expect, test } from "vitest";
+import path from "node:path";
 import { loadConfig } from "../../../src/agent/config";
 
 const PUBLIC = JSON.stringify({ kty: "OKP", crv: "Ed25519", x: "EeeQc19eLfZhXLCdetzCiQJP78AlJYrxY4O_ua4laFY" });
@@ -22,6 +23,33 @@ describe("loadConfig", () => {
   test("reads every variable", () => {
     const r = loadConfig({ ...good, AGENT_LISTEN: "[::1]:9000", AGENT_RESOLVE_IMAGE: "never", AGENT_DOCKER: "/usr/bin/docker", AGENT_DEPLOY_TIMEOUT_S: "90", AGENT_PATH_PREFIX: "/agent" });
     expect(r).toMatchObject({ ok: true, config: { listen: { host: "::1", port: 9000 }, resolveImage: "never", docker: "/usr/bin/docker", deployTimeoutS: 90, pathPrefix: "/agent" } });
+  });
+
+  test("git mode: AGENT_REPO_DIR + AGENT_COMPOSE_PATH replace AGENT_COMPOSE_FILE, releases beside the clone by default", () => {
+    const repo = path.dirname(new URL(import.meta.url).pathname);
+    const r = loadConfig({ ...good, AGENT_COMPOSE_FILE: undefined, AGENT_REPO_DIR: repo, AGENT_COMPOSE_PATH: "deploy/stack.yml" });
+    expect(r).toMatchObject({
+      ok: true,
+      config: { composeFile: "", git: { repoDir: repo, composePath: "deploy/stack.yml", remote: "origin", releasesDir: path.resolve(repo, "../releases"), keepReleases: 5 }, envFile: null },
+    });
+    const custom = loadConfig({ ...good, AGENT_REPO_DIR: repo, AGENT_COMPOSE_PATH: "s.yml", AGENT_GIT_REMOTE: "upstream", AGENT_RELEASES_DIR: "/srv/releases", AGENT_KEEP_RELEASES: "3", AGENT_ENV_FILE: "/etc/app/secrets.env" });
+    expect(custom).toMatchObject({ ok: true, config: { git: { remote: "upstream", releasesDir: "/srv/releases", keepReleases: 3 }, envFile: "/etc/app/secrets.env" } });
+  });
+
+  test.each([
+    [{ AGENT_COMPOSE_FILE: undefined }, "AGENT_COMPOSE_FILE is required (or set AGENT_REPO_DIR for git mode)"],
+    [{ AGENT_REPO_DIR: "/" }, "AGENT_COMPOSE_PATH is required in git mode"],
+    [{ AGENT_COMPOSE_PATH: "stack.yml" }, "AGENT_COMPOSE_PATH needs AGENT_REPO_DIR"],
+    [{ AGENT_REPO_DIR: "/nonexistent/repo", AGENT_COMPOSE_PATH: "s.yml" }, "AGENT_REPO_DIR is not a directory"],
+    [{ AGENT_REPO_DIR: "/", AGENT_COMPOSE_PATH: "../etc/passwd" }, "AGENT_COMPOSE_PATH must be a path inside the repository"],
+    [{ AGENT_REPO_DIR: "/", AGENT_COMPOSE_PATH: "/etc/stack.yml" }, "AGENT_COMPOSE_PATH must be a path inside the repository"],
+    [{ AGENT_REPO_DIR: "/", AGENT_COMPOSE_PATH: "s.yml", AGENT_GIT_REMOTE: "--upload-pack=x" }, "AGENT_GIT_REMOTE must be a git remote name"],
+    [{ AGENT_REPO_DIR: "/", AGENT_COMPOSE_PATH: "s.yml", AGENT_KEEP_RELEASES: "0" }, "AGENT_KEEP_RELEASES"],
+    [{ AGENT_ENV_FILE: "secrets.env" }, "AGENT_ENV_FILE must be an absolute path"],
+  ])("git mode and env file: refuses %j with one line naming the variable", (patch, message) => {
+    const r = loadConfig({ ...good, ...patch });
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.message).toContain(message);
   });
 
   test.each([

@@ -40,7 +40,7 @@ afterEach(() => rmSync(dir, { recursive: true, force: true }));
 function ops(o: Partial<Config> = {}) {
   const config: Config = {
     listen: { host: "127.0.0.1", port: 0 },
-    publicJwk: {},
+    publicKeys: [],
     audience: "https://a.example",
     stack: "lab",
     composeFile: path.join(dir, "compose.yml"),
