@@ -39,7 +39,7 @@ export function commandForm(f: { text: string; user_id?: string; response_url?: 
   }).toString();
 }
 
-export async function slackSignature(body: string, timestamp: number, secret = env.SLACK_SIGNING_SECRET): Promise<string> {
+export async function slackSignature(body: string, timestamp: number, secret = env.SLACK_SIGNING_SECRET!): Promise<string> {
   return `v0=${await hmacSha256Hex(secret, `v0:${timestamp}:${body}`)}`;
 }
 
