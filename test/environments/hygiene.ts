@@ -18,5 +18,8 @@ export function environments(servers: Record<string, ServerInfo>) {
     // github_environment defaults to the name; only the environment is bound
     "trust-env-only": env({ require_github_environment: true }),
     "trust-wh": env({ workflow: ".github/workflows/trust-release.yml" }),
+    // Slack refusals (test/worker/slack/trust.test.ts): nothing that reaches the coordinator is expected
+    "slack-trust": { agent_url: "http://127.0.0.1:9", deploy_refs: ["refs/heads/main"], probes: [{ url: "http://127.0.0.1:9/health" }] },
+    "slack-nochecks": { agent_url: "http://127.0.0.1:9", deploy_refs: ["refs/heads/main"], probes: [{ url: "http://127.0.0.1:9/health" }], require_checks: false },
   };
 }
