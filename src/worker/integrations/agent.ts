@@ -24,6 +24,13 @@ export interface AgentTarget {
   /** the environment's agent_url, possibly with a path prefix (https://host/prefix) */
   agentUrl: string;
   privateJwk: JsonWebKey;
+  /** Cloudflare Access service token, sent on every call when set (an agent behind Access; issue 12) */
+  access?: { clientId: string; clientSecret: string };
+}
+
+/** The Access service token of the configuration, as AgentTarget fields (none when unset). */
+export function accessCredentials(config: { CF_ACCESS_CLIENT_ID?: string; CF_ACCESS_CLIENT_SECRET?: string }): Pick<AgentTarget, "access"> {
+  return config.CF_ACCESS_CLIENT_ID && config.CF_ACCESS_CLIENT_SECRET ? { access: { clientId: config.CF_ACCESS_CLIENT_ID, clientSecret: config.CF_ACCESS_CLIENT_SECRET } } : {};
 }
 
 /**
@@ -56,7 +63,11 @@ async function call(t: AgentTarget, method: "GET" | "POST", path: string, body: 
   try {
     res = await fetch(url, {
       method,
-      headers: { authorization: `Bearer ${token}`, ...(method === "POST" ? { "content-type": "application/json" } : {}) },
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(method === "POST" ? { "content-type": "application/json" } : {}),
+        ...(t.access ? { "cf-access-client-id": t.access.clientId, "cf-access-client-secret": t.access.clientSecret } : {}),
+      },
       body: method === "POST" ? body : undefined,
       redirect: "manual",
       signal: AbortSignal.timeout(AGENT_CALL_TIMEOUT_MS),

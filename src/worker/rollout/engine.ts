@@ -8,7 +8,7 @@
 // stay under SUBREQUEST_BUDGET; the waiting is I/O, not CPU.
 import type { Operation } from "../../protocol/agent";
 import type { Config, EnvironmentConfig } from "../config";
-import { type AgentResult, describeAgentFailure, getOperation, requestDeployment } from "../integrations/agent";
+import { type AgentResult, accessCredentials, describeAgentFailure, getOperation, requestDeployment } from "../integrations/agent";
 import { enqueueGithub, flushGithub, hasGithubItem } from "../integrations/github";
 import { notifyDeploy } from "../integrations/slack";
 import { type DeployRow, getDeploy, getInFlight, getQueued, transitionStmts } from "../store/deploys";
@@ -273,7 +273,7 @@ async function agentDeploy(coord: EnvironmentCoordinator, deployId: string, purp
   const cfg = d && config.ENVIRONMENTS[d.environment];
   if (!d || !cfg) return;
   if (inv.agentCalls >= AGENT_CALLS_PER_TICK) return; // next slice
-  const target = { agentUrl: cfg.agent_url, privateJwk: config.AGENT_SIGNING_KEY as JsonWebKey };
+  const target = { agentUrl: cfg.agent_url, privateJwk: config.AGENT_SIGNING_KEY as JsonWebKey, ...accessCredentials(config) };
 
   if (purpose === "rollout") {
     if (d.status !== "deploying") return;
@@ -397,7 +397,7 @@ async function slice(inv: Invocation, coord: EnvironmentCoordinator, config: Con
     else if (inv.agentCalls < AGENT_CALLS_PER_TICK) {
       inv.agentCalls++;
       inv.budget--;
-      const target = { agentUrl: cfg.agent_url, privateJwk: config.AGENT_SIGNING_KEY as JsonWebKey };
+      const target = { agentUrl: cfg.agent_url, privateJwk: config.AGENT_SIGNING_KEY as JsonWebKey, ...accessCredentials(config) };
       agentDone = getOperation(target, operationId, Date.now()).then(observe);
     }
   }
