@@ -20,6 +20,17 @@ export function environments(servers: Record<string, ServerInfo>) {
     "trust-wh": env({ workflow: ".github/workflows/trust-release.yml" }),
     // Slack refusals (test/worker/slack/trust.test.ts): nothing that reaches the coordinator is expected
     "slack-trust": { agent_url: "http://127.0.0.1:9", deploy_refs: ["refs/heads/main"], probes: [{ url: "http://127.0.0.1:9/health" }] },
+    // an agent whose front answers 502 with a body of its own (test/worker/pages/leak.test.ts): the
+    // fake GitHub, scripted per path, plays it
+    "leak-agent": {
+      agent_url: `${servers.github.url}/leak-agent`,
+      deploy_refs: ["refs/heads/main"],
+      probes: [{ url: "http://127.0.0.1:9/health" }],
+      probe_interval_ms: 100,
+      probe_timeout_ms: 400,
+      soak_seconds: 1,
+      rollout_timeout_seconds: 10,
+    },
     "slack-nochecks": { agent_url: "http://127.0.0.1:9", deploy_refs: ["refs/heads/main"], probes: [{ url: "http://127.0.0.1:9/health" }], require_checks: false },
   };
 }

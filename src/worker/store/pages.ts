@@ -13,6 +13,8 @@ export interface EnvironmentOverview {
   /** in flight first, else queued */
   active: DeployRow | null;
   lastVerdict: DeployRow | null;
+  /** the last verdict's reason_data column as stored (undefined before migration 0002), for the public reason */
+  lastVerdictReasonData?: unknown;
   recent: DeployRow[];
 }
 
@@ -34,8 +36,9 @@ export async function environmentOverviews(db: D1Database, names: string[], opts
         )
         .bind(name),
       db
-        .prepare(`SELECT * FROM deploys WHERE environment = ? AND status IN (${VERDICT_STATUSES.map(() => "?").join(",")}) ORDER BY finished_at DESC, created_at DESC LIMIT 1`)
-        .bind(name, ...VERDICT_STATUSES),
+        // the statuses literally: the partial index deploys_verdicts_by_environment (0003) matches only then
+        .prepare(`SELECT * FROM deploys WHERE environment = ? AND status IN (${VERDICT_STATUSES.map((s) => `'${s}'`).join(",")}) ORDER BY finished_at DESC, created_at DESC LIMIT 1`)
+        .bind(name),
     );
     if (opts.recent > 0) stmts.push(db.prepare("SELECT * FROM deploys WHERE environment = ? ORDER BY created_at DESC, id DESC LIMIT ?").bind(name, opts.recent));
   }
@@ -48,6 +51,7 @@ export async function environmentOverviews(db: D1Database, names: string[], opts
       state: envRow ? EnvironmentRowSchema.parse(envRow) : emptyEnvironment(name),
       active: activeRes.results[0] ? DeployRowSchema.parse(activeRes.results[0]) : null,
       lastVerdict: verdictRes.results[0] ? DeployRowSchema.parse(verdictRes.results[0]) : null,
+      lastVerdictReasonData: (verdictRes.results[0] as { reason_data?: unknown } | undefined)?.reason_data,
       recent: recentRes ? recentRes.results.map((r) => DeployRowSchema.parse(r)) : [],
     };
   });
