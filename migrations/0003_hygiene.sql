@@ -36,9 +36,7 @@ CREATE TABLE probe_summaries (
   rollout_to    INTEGER,
   rollback_from INTEGER,
   rollback_to   INTEGER,
-  bucket_from INTEGER NOT NULL,
-  bucket_ms   INTEGER NOT NULL,
-  bucket_count INTEGER NOT NULL,
+  -- {from, to, bucketMs, bucketCount, rows}: the layout and sampleBuckets()'s rows under it
   buckets     TEXT NOT NULL,
   reduced_at  INTEGER NOT NULL
 );

@@ -6,6 +6,7 @@ import { env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { isRevoked } from "../../../src/worker/auth/session";
 import { watchdog } from "../../../src/worker/rollout/watchdog";
+import { prune } from "../../../src/worker/store/retention";
 import { getDeploy, getInFlight, getQueued, listDeploys, listEvents } from "../../../src/worker/store/deploys";
 import { deployPageData, environmentOverviews, sampleBuckets } from "../../../src/worker/store/pages";
 import { fullScans, queryPlan, recordingDb } from "../helpers/d1-recorder";
@@ -61,6 +62,7 @@ const RECURRING: [string, (db: D1Database) => Promise<unknown>][] = [
     await getQueued(db, ENV);
   }],
   ["the session check", (db) => isRevoked(db, "0".repeat(32))],
+  ["the hourly prune", (db) => prune(db, { now: T0 + HISTORY * 1000 + 31 * 86_400_000, retentionDays: 30 })],
 ];
 
 describe("every recurring query is planned on an index", () => {
