@@ -8,6 +8,9 @@ export const TEST_SECRETS = {
   API_TOKEN: "test-api-token-0123456789",
   GITHUB_WEBHOOK_SECRET: "test-webhook-secret",
   SLACK_SIGNING_SECRET: "test-slack-signing-secret",
+  // secret rotation (issue 12): the previous secrets are accepted while set
+  GITHUB_WEBHOOK_SECRET_PREVIOUS: "test-webhook-secret-previous",
+  SLACK_SIGNING_SECRET_PREVIOUS: "test-slack-signing-secret-previous",
 };
 
 export async function testBindings(servers: Record<string, ServerInfo>): Promise<Record<string, string>> {

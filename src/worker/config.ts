@@ -32,6 +32,13 @@ export const EnvironmentConfigSchema = z.strictObject({
   github_environment: z.string().min(1).optional(),
   /** path of the workflow whose successful runs deploy (webhook trigger), e.g. .github/workflows/release.yml */
   workflow: z.string().min(1).optional(),
+  // trust and hygiene (issue 12)
+  /** the OIDC `environment` claim must equal github_environment (GitHub's protection rules cannot be skipped) */
+  require_github_environment: z.boolean().default(false),
+  /** allowed `job_workflow_ref` values, exact (anchored, `@ref` included), e.g. acme/app/.github/workflows/release.yml@refs/heads/main */
+  workflow_refs: z.array(z.string().regex(/^[^/\s]+\/[^/\s]+\/\S+@\S+$/, "must be owner/repo/<workflow path>@<ref>")).min(1).optional(),
+  /** Slack deploys: a commit with no checks or statuses registered at all is refused (true) or green (false) */
+  require_checks: z.boolean().default(true),
 });
 export type EnvironmentConfig = z.infer<typeof EnvironmentConfigSchema> & { name: string; github_environment: string };
 
@@ -72,6 +79,13 @@ export const ConfigSchema = z.object({
   GITHUB_APP_ID: optionalSecret,
   GITHUB_APP_PRIVATE_KEY: optionalSecret,
   GITHUB_APP_INSTALLATION_ID: optionalSecret,
+  // trust and hygiene (issue 12)
+  GITHUB_WEBHOOK_SECRET_PREVIOUS: optionalSecret,
+  SLACK_SIGNING_SECRET_PREVIOUS: optionalSecret,
+  CF_ACCESS_CLIENT_ID: optionalSecret,
+  CF_ACCESS_CLIENT_SECRET: optionalSecret,
+  SLACK_RESPONSE_ORIGIN: serviceUrl.default("https://hooks.slack.com").transform((u) => new URL(u).origin),
+  RETENTION_DAYS: z.preprocess((v) => (typeof v === "string" && v.trim() !== "" ? Number(v) : v === "" ? undefined : v), z.number().int().min(1).max(36_500).default(30)),
 });
 
 export type Config = Omit<z.infer<typeof ConfigSchema>, "ENVIRONMENTS" | "GITHUB_OIDC_JWKS_URL" | "SLACK_ALLOWED_USERS"> & {
@@ -80,11 +94,39 @@ export type Config = Omit<z.infer<typeof ConfigSchema>, "ENVIRONMENTS" | "GITHUB
   SLACK_ALLOWED_USERS: Set<string>;
 };
 
+/**
+ * An invalid configuration. `message` is what anyone may be answered: the field and the kind of
+ * error, never the value (ENVIRONMENTS or a key may be a secret); `detail` is for the log.
+ */
 export class ConfigError extends Error {
-  constructor(readonly field: string, detail: string) {
-    super(`invalid configuration: ${field}: ${detail}`);
+  constructor(readonly field: string, readonly kind: string, readonly detail: string = kind) {
+    super(`invalid configuration: ${field}: ${kind}`);
   }
 }
+
+/** The kind of a zod issue, in words that never quote the value. */
+function issueKind(issue: z.core.$ZodIssue, raw: Record<string, unknown>): string {
+  switch (issue.code) {
+    case "invalid_type":
+      return issue.path.reduce<unknown>((o, k) => (o && typeof o === "object" ? (o as Record<PropertyKey, unknown>)[k as PropertyKey] : undefined), raw) === undefined ? "missing" : `wrong type (expected ${issue.expected})`;
+    case "unrecognized_keys":
+      return "unknown field";
+    case "too_small":
+      return "too small or too short";
+    case "too_big":
+      return "too big or too long";
+    case "invalid_format":
+      return `not a valid ${issue.format}`;
+    case "invalid_value":
+    case "invalid_union":
+      return "not an allowed value";
+    default:
+      return "invalid value";
+  }
+}
+
+/** A JSON parser's message without the quoted excerpt of the input it may carry. */
+const redactQuotes = (m: string) => m.replace(/"[^"]*"?/g, "\"…\"").replace(/'[^']*'?/g, "'…'");
 
 const KEYS = Object.keys(ConfigSchema.shape) as (keyof typeof ConfigSchema.shape)[];
 let cache: { key: string; result: Config | ConfigError } | undefined;
@@ -106,14 +148,17 @@ function parseConfig(raw: Record<string, unknown>): Config | ConfigError {
   } catch (e) {
     // JSON.parse inside a preprocess step: name the field that held the bad JSON
     const field = ["ENVIRONMENTS", "AGENT_SIGNING_KEY"].find((f) => typeof raw[f] === "string" && !isJson(raw[f] as string)) ?? "unknown";
-    return new ConfigError(field, `not valid JSON (${(e as Error).message})`);
+    return new ConfigError(field, "not valid JSON", `not valid JSON (${redactQuotes((e as Error).message)})`);
   }
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    return new ConfigError(issue.path.map(String).join(".") || "config", issue.message);
+    // ENVIRONMENTS is parsed from JSON inside the schema: read the issue's path against the parsed value
+    const view = { ...raw, ...(typeof raw.ENVIRONMENTS === "string" && isJson(raw.ENVIRONMENTS) ? { ENVIRONMENTS: JSON.parse(raw.ENVIRONMENTS) } : {}) };
+    return new ConfigError(issue.path.map(String).join(".") || "config", issueKind(issue, view), issue.message);
   }
   const c = parsed.data;
-  const environments: Record<string, EnvironmentConfig> = {};
+  // no prototype: ENVIRONMENTS["constructor"] / ["toString"] / ["__proto__"] are undefined, not Object's
+  const environments: Record<string, EnvironmentConfig> = Object.create(null);
   for (const [name, e] of Object.entries(c.ENVIRONMENTS)) {
     environments[name] = { ...e, name, github_environment: e.github_environment ?? name };
   }
@@ -121,12 +166,20 @@ function parseConfig(raw: Record<string, unknown>): Config | ConfigError {
   if (app.some(Boolean) && !app.every(Boolean)) {
     return new ConfigError("GITHUB_APP_ID", "GITHUB_APP_ID, GITHUB_APP_PRIVATE_KEY and GITHUB_APP_INSTALLATION_ID go together");
   }
+  if (Boolean(c.CF_ACCESS_CLIENT_ID) !== Boolean(c.CF_ACCESS_CLIENT_SECRET)) {
+    return new ConfigError("CF_ACCESS_CLIENT_ID", "CF_ACCESS_CLIENT_ID and CF_ACCESS_CLIENT_SECRET go together");
+  }
   return {
     ...c,
     GITHUB_OIDC_JWKS_URL: c.GITHUB_OIDC_JWKS_URL ?? `${c.GITHUB_OIDC_ISSUER.replace(/\/$/, "")}/.well-known/jwks`,
     ENVIRONMENTS: environments,
     SLACK_ALLOWED_USERS: new Set(c.SLACK_ALLOWED_USERS.split(",").map((s) => s.trim()).filter(Boolean)),
   };
+}
+
+/** The named environment's configuration; undefined for any name that is not one (own keys only). */
+export function environmentConfig(config: Config, name: string): EnvironmentConfig | undefined {
+  return Object.hasOwn(config.ENVIRONMENTS, name) ? config.ENVIRONMENTS[name] : undefined;
 }
 
 function isJson(s: string): boolean {

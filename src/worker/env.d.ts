@@ -8,5 +8,14 @@ declare namespace Cloudflare {
     SLACK_NOTIFY_WEBHOOK_URL?: string;
     CF_ACCESS_TEAM_DOMAIN?: string;
     CF_ACCESS_AUD?: string;
+    // trust and hygiene (issue 12)
+    GITHUB_WEBHOOK_SECRET?: string;
+    SLACK_SIGNING_SECRET?: string;
+    GITHUB_WEBHOOK_SECRET_PREVIOUS?: string;
+    SLACK_SIGNING_SECRET_PREVIOUS?: string;
+    CF_ACCESS_CLIENT_ID?: string;
+    CF_ACCESS_CLIENT_SECRET?: string;
+    SLACK_RESPONSE_ORIGIN?: string;
+    RETENTION_DAYS?: string;
   }
 }

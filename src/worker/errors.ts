@@ -51,7 +51,8 @@ export function onError(err: Error, c: Context): Response {
     return c.json(errorBody(err.code, err.message), err.status);
   }
   if (err instanceof ConfigError) {
-    console.error(err.message);
+    // the wire gets the field and the kind of error; the log gets the detail
+    console.error(JSON.stringify({ msg: "invalid configuration", field: err.field, kind: err.kind, detail: err.detail }));
     return c.json(errorBody("invalid_config", err.message), 500);
   }
   console.error(JSON.stringify({ msg: "unhandled error", path: c.req.path, error: String(err?.stack ?? err) }));

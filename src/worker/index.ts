@@ -11,6 +11,7 @@ import { slack } from "./routes/slack";
 import { status } from "./routes/status";
 import { pages } from "./routes/pages";
 import { watchdog } from "./rollout/watchdog";
+import { pruneIsDue, runRetention } from "./store/retention";
 
 export { EnvironmentCoordinator } from "./rollout/coordinator";
 
@@ -35,7 +36,9 @@ app.route("/", pages);
 
 export default {
   fetch: app.fetch,
-  async scheduled(_controller, env, ctx) {
+  async scheduled(controller, env, ctx) {
     ctx.waitUntil(watchdog(env, Date.now()));
+    // retention (issue 12): replay tables and old probe samples, once an hour
+    if (pruneIsDue(controller.scheduledTime)) ctx.waitUntil(runRetention(env, controller.scheduledTime));
   },
 } satisfies ExportedHandler<Env>;

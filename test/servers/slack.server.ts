@@ -36,7 +36,8 @@ export async function start(): Promise<StartedServer> {
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
-    info: { url, bindings: { SLACK_ALLOWED_USERS: `${SLACK_ALLOWED_USER},U_OTHER_ADMIN`, SLACK_NOTIFY_WEBHOOK_URL: `${url}/incoming` } },
+    // follow-ups go only under SLACK_RESPONSE_ORIGIN (issue 12): this server; http://localhost:<port> is "elsewhere"
+    info: { url, bindings: { SLACK_ALLOWED_USERS: `${SLACK_ALLOWED_USER},U_OTHER_ADMIN`, SLACK_NOTIFY_WEBHOOK_URL: `${url}/incoming`, SLACK_RESPONSE_ORIGIN: url } },
     close: () => new Promise((r) => server.close(() => r())),
   };
 }

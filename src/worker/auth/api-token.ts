@@ -1,6 +1,6 @@
-// API_TOKEN: the bearer token of the read/admin API (and the pages' login cookie).
+// API_TOKEN: the bearer token of the read/admin API (the pages' login cookie is a session signed
+// with a key derived from it: auth/session.ts).
 import type { Context, MiddlewareHandler } from "hono";
-import { getCookie } from "hono/cookie";
 import type { AppEnv } from "../app";
 import { unauthorized } from "../errors";
 import { constantTimeEqual } from "./crypto";
@@ -13,11 +13,10 @@ export function bearerToken(header: string | undefined): string | null {
   return m ? m[1] : null;
 }
 
-/** True when the request carries API_TOKEN as a bearer token (or, if allowed, the session cookie). */
-export function hasApiToken(c: Context<AppEnv>, opts: { cookie?: boolean } = {}): boolean {
-  const expected = c.get("config").API_TOKEN;
-  const given = bearerToken(c.req.header("authorization")) ?? (opts.cookie ? getCookie(c, SESSION_COOKIE) ?? null : null);
-  return given !== null && constantTimeEqual(given, expected);
+/** True when the request carries API_TOKEN as a bearer token. */
+export function hasApiToken(c: Context<AppEnv>): boolean {
+  const given = bearerToken(c.req.header("authorization"));
+  return given !== null && constantTimeEqual(given, c.get("config").API_TOKEN);
 }
 
 /** Middleware: 401 (generic) unless the request carries API_TOKEN as a bearer token. */

@@ -10,3 +10,12 @@ export async function verifyWebhookSignature(rawBody: string | Uint8Array, heade
   const expected = `sha256=${await hmacSha256Hex(secret, rawBody)}`;
   return constantTimeEqual(header, expected); // compares lengths first, then constant time
 }
+
+/**
+ * The signature checked against the current secret, then GITHUB_WEBHOOK_SECRET_PREVIOUS while it
+ * is set: rotating the secret (GitHub side first, or Worker side first) refuses no delivery.
+ */
+export async function verifyWebhookSignatureWithRotation(rawBody: string | Uint8Array, header: string | null | undefined, current: string, previous?: string): Promise<boolean> {
+  if (await verifyWebhookSignature(rawBody, header, current)) return true;
+  return previous ? verifyWebhookSignature(rawBody, header, previous) : false;
+}

@@ -21,6 +21,15 @@ export interface TrustPolicy {
   repository: string;
   /** environment name → refs allowed to deploy it (exact match, no patterns) */
   deployRefs: ReadonlyMap<string, ReadonlySet<string>>;
+  /** environment name → what else its tokens must carry (issue 12); absent: nothing else */
+  bindings?: ReadonlyMap<string, EnvironmentBinding>;
+}
+
+export interface EnvironmentBinding {
+  /** require_github_environment: the `environment` claim must be exactly this */
+  githubEnvironment?: string;
+  /** workflow_refs: the `job_workflow_ref` claim must be exactly one of these */
+  workflowRefs?: ReadonlySet<string>;
 }
 
 const compiled = new WeakMap<Config, TrustPolicy>();
@@ -36,6 +45,12 @@ export function trustPolicy(config: Config): TrustPolicy {
       repositoryOwnerId: config.GITHUB_REPOSITORY_OWNER_ID,
       repository: config.GITHUB_REPOSITORY,
       deployRefs: new Map(Object.values(config.ENVIRONMENTS).map((e) => [e.name, new Set(e.deploy_refs)])),
+      bindings: new Map(
+        Object.values(config.ENVIRONMENTS).map((e) => [
+          e.name,
+          { ...(e.require_github_environment ? { githubEnvironment: e.github_environment } : {}), ...(e.workflow_refs ? { workflowRefs: new Set(e.workflow_refs) } : {}) },
+        ]),
+      ),
     };
     compiled.set(config, p);
   }
@@ -128,13 +143,23 @@ export async function verifyGithubOidc(
 
 /**
  * May this (already verified) token deploy `sha` to `environment`? Null when yes, else a 403.
- * Pull-request runs never deploy: their code is not yet reviewed into a deploy ref.
+ * Pull-request runs never deploy: their code is not yet reviewed into a deploy ref. With
+ * require_github_environment the job must run in the environment's GitHub environment (so its
+ * reviewers and wait timers ran), and with workflow_refs it must be one of those workflows at
+ * that ref: another job on main with `id-token: write` cannot deploy around them.
  */
 export function authorizeDeploy(claims: GithubOidcClaims, policy: TrustPolicy, request: { environment: string; sha: string }): OidcResult | null {
   if (claims.event_name.startsWith("pull_request")) return refuse(403, `event ${claims.event_name} may not deploy`);
   const refs = policy.deployRefs.get(request.environment);
   if (!refs?.has(claims.ref)) return refuse(403, `ref ${claims.ref} is not in deploy_refs of ${request.environment}`);
   if (claims.sha !== request.sha) return refuse(403, `body sha ${request.sha} is not the token's sha ${claims.sha}`);
+  const binding = policy.bindings?.get(request.environment);
+  if (binding?.githubEnvironment !== undefined && claims.environment !== binding.githubEnvironment) {
+    return refuse(403, `environment claim ${JSON.stringify(claims.environment ?? null)} is not github_environment ${JSON.stringify(binding.githubEnvironment)} of ${request.environment} (require_github_environment)`);
+  }
+  if (binding?.workflowRefs && !(claims.job_workflow_ref !== undefined && binding.workflowRefs.has(claims.job_workflow_ref))) {
+    return refuse(403, `job_workflow_ref ${JSON.stringify(claims.job_workflow_ref ?? null)} is not in workflow_refs of ${request.environment}`);
+  }
   return null;
 }
 

@@ -14,13 +14,18 @@ export type SlackVerifyResult =
 
 type HeaderSource = Headers | { get(name: string): string | null | undefined };
 
+/**
+ * `secret` may be [current, previous]: SLACK_SIGNING_SECRET_PREVIOUS is accepted while set, so a
+ * rotation refuses no command. Without a current secret every request is refused.
+ */
 export async function verifySlackRequest(
   rawBody: string,
   headers: HeaderSource,
-  secret: string | undefined,
+  secret: string | undefined | readonly (string | undefined)[],
   opts: { now: number },
 ): Promise<SlackVerifyResult> {
-  if (!secret) return { ok: false, reason: "no_secret" };
+  const secrets = (Array.isArray(secret) ? secret : [secret]).filter((s): s is string => Boolean(s));
+  if (!(Array.isArray(secret) ? secret[0] : secret)) return { ok: false, reason: "no_secret" };
   const signature = headers.get("x-slack-signature");
   const ts = headers.get("x-slack-request-timestamp");
   if (!signature) return { ok: false, reason: "missing_signature" };
@@ -31,7 +36,8 @@ export async function verifySlackRequest(
   const nowSeconds = Math.floor(opts.now / 1000);
   if (nowSeconds - timestamp > SLACK_MAX_SKEW_SECONDS) return { ok: false, reason: "stale_timestamp" };
   if (timestamp - nowSeconds > SLACK_MAX_SKEW_SECONDS) return { ok: false, reason: "future_timestamp" };
-  const expected = `v0=${await hmacSha256Hex(secret, `v0:${ts}:${rawBody}`)}`;
-  if (!constantTimeEqual(expected, signature)) return { ok: false, reason: "bad_signature" };
-  return { ok: true, timestamp };
+  for (const s of secrets) {
+    if (constantTimeEqual(`v0=${await hmacSha256Hex(s, `v0:${ts}:${rawBody}`)}`, signature)) return { ok: true, timestamp };
+  }
+  return { ok: false, reason: "bad_signature" };
 }

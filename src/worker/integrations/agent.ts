@@ -24,6 +24,13 @@ export interface AgentTarget {
   /** the environment's agent_url, possibly with a path prefix (https://host/prefix) */
   agentUrl: string;
   privateJwk: JsonWebKey;
+  /** Cloudflare Access service token, sent on every call when set (an agent behind Access; issue 12) */
+  access?: { clientId: string; clientSecret: string };
+}
+
+/** The Access service token of the configuration, as AgentTarget fields (none when unset). */
+export function accessCredentials(config: { CF_ACCESS_CLIENT_ID?: string; CF_ACCESS_CLIENT_SECRET?: string }): Pick<AgentTarget, "access"> {
+  return config.CF_ACCESS_CLIENT_ID && config.CF_ACCESS_CLIENT_SECRET ? { access: { clientId: config.CF_ACCESS_CLIENT_ID, clientSecret: config.CF_ACCESS_CLIENT_SECRET } } : {};
 }
 
 /**
@@ -31,6 +38,14 @@ export interface AgentTarget {
  * the same operation). A rollback sets `supersede`: the agent lets it take over from the failing
  * release's operation once that one only watches Swarm, instead of answering 409 until it ends.
  */
+/** The agent of an environment as the Worker calls it: its URL, the signing key, and Access credentials when set. */
+export function agentTargetOf(
+  config: { AGENT_SIGNING_KEY: unknown; CF_ACCESS_CLIENT_ID?: string; CF_ACCESS_CLIENT_SECRET?: string },
+  agentUrl: string,
+): AgentTarget {
+  return { agentUrl, privateJwk: config.AGENT_SIGNING_KEY as JsonWebKey, ...accessCredentials(config) };
+}
+
 export function requestDeployment(t: AgentTarget, deployId: string, sha: string, now: number, opts: { supersede?: boolean } = {}): Promise<AgentResult> {
   const body: DeployRequest = { deploy_id: deployId, sha, ...(opts.supersede ? { supersede: true } : {}) };
   return call(t, "POST", "/v1/deployments", JSON.stringify(body), now);
@@ -56,7 +71,11 @@ async function call(t: AgentTarget, method: "GET" | "POST", path: string, body: 
   try {
     res = await fetch(url, {
       method,
-      headers: { authorization: `Bearer ${token}`, ...(method === "POST" ? { "content-type": "application/json" } : {}) },
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(method === "POST" ? { "content-type": "application/json" } : {}),
+        ...(t.access ? { "cf-access-client-id": t.access.clientId, "cf-access-client-secret": t.access.clientSecret } : {}),
+      },
       body: method === "POST" ? body : undefined,
       redirect: "manual",
       signal: AbortSignal.timeout(AGENT_CALL_TIMEOUT_MS),

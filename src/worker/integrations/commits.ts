@@ -1,5 +1,6 @@
-// Commit look-ups for `/deploy <ref>`: a SHA, short SHA or branch → the full SHA, and whether the
-// commit's CI is green (check runs and the combined commit status), naming what is not.
+// Commit look-ups for `/deploy <ref>`: a SHA, short SHA or branch → the full SHA, whether it is on
+// one of the environment's deploy_refs (GitHub's compare API), and whether the commit's CI is green
+// (check runs and the combined commit status), naming what is not.
 import type { Octokit } from "@octokit/rest";
 
 /** Check runs are read 100 a page; more than this many pages is refused rather than half-read. */
@@ -12,6 +13,29 @@ const FULL_SHA = /^[0-9a-f]{40}$/i;
 const PASSING_CONCLUSIONS = new Set(["success", "neutral", "skipped"]);
 
 export type ResolveResult = { ok: true; sha: string } | { ok: false; reason: "not_found" | "error"; message: string };
+
+export type RefsVerdict = { kind: "on"; ref: string } | { kind: "off"; refs: readonly string[] } | { kind: "error"; message: string };
+
+/**
+ * Is `sha` on one of `refs` — the head of it or in its history? GitHub's compare `<ref>...<sha>`
+ * answers `identical` or `behind` exactly then. `named`: the ref the user asked for, if a branch
+ * (its head was just resolved to `sha`, so naming a deploy ref needs no compare). A ref GitHub does
+ * not know (404) is simply not one the commit is on.
+ */
+export async function commitOnRefs(octokit: Octokit, repository: string, sha: string, refs: readonly string[], opts: { signal?: AbortSignal; named?: string } = {}): Promise<RefsVerdict> {
+  if (opts.named && refs.includes(opts.named)) return { kind: "on", ref: opts.named };
+  for (const ref of refs) {
+    const short = ref.replace(/^refs\/(heads|tags)\//, "");
+    try {
+      const { data } = await octokit.rest.repos.compareCommitsWithBasehead({ ...repoParts(repository), basehead: `${short}...${sha}`, per_page: 1, ...bounded(opts.signal) });
+      if (data.status === "identical" || data.status === "behind") return { kind: "on", ref };
+    } catch (e) {
+      if ((e as { status?: number }).status === 404) continue;
+      return { kind: "error", message: `GitHub compare of ${sha.slice(0, 7)} with ${short} failed: ${describe(e)}` };
+    }
+  }
+  return { kind: "off", refs };
+}
 
 export type ChecksVerdict =
   | { kind: "green"; checks: number; statuses: number }
@@ -49,8 +73,11 @@ export async function resolveRef(octokit: Octokit, repository: string, ref: stri
  * Green means: every check run completed as success, neutral or skipped, and the combined status
  * is `success` — or `pending` with no statuses at all (GitHub's answer for a repository that
  * reports only through Actions check runs). A failure anywhere wins over something still running.
+ * With `requireChecks` (the environment's require_checks, default true) a commit with no check
+ * run and no status at all is not green: nothing has looked at it (a new repository, CI not set
+ * up, or a push that skipped CI).
  */
-export async function checksVerdict(octokit: Octokit, repository: string, sha: string, opts: { signal?: AbortSignal } = {}): Promise<ChecksVerdict> {
+export async function checksVerdict(octokit: Octokit, repository: string, sha: string, opts: { signal?: AbortSignal; requireChecks?: boolean } = {}): Promise<ChecksVerdict> {
   const { owner, repo } = repoParts(repository);
   try {
     const runs: { name: string; status: string; conclusion: string | null }[] = [];
@@ -75,6 +102,9 @@ export async function checksVerdict(octokit: Octokit, repository: string, sha: s
     ];
     const combinedOk = combined.state === "success" || (combined.state === "pending" && combined.statuses.length === 0 && combined.total_count === 0);
     if (running.length || !combinedOk) return { kind: "pending", running: running.length ? running : [`combined status ${combined.state}`] };
+    if (opts.requireChecks && runs.length === 0 && combined.statuses.length === 0) {
+      return { kind: "error", message: `no check runs or commit statuses are registered for ${sha.slice(0, 7)} (require_checks)` };
+    }
     return { kind: "green", checks: runs.length, statuses: combined.statuses.length };
   } catch (e) {
     return { kind: "error", message: `GitHub check look-up for ${sha.slice(0, 7)} failed: ${describe(e)}` };

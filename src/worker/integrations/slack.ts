@@ -22,14 +22,21 @@ const CHANNEL_VERDICTS: ReadonlySet<Status> = new Set(["succeeded", "failed", "r
 const STARTED: ReadonlySet<Status> = new Set(["deploying", "verifying"]);
 const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]"]);
 
-/** Slack's response_url is https; plain http only towards loopback (local runs, tests). */
-export function isAllowedResponseUrl(url: string): boolean {
+/**
+ * Follow-ups go only to Slack: a response_url under SLACK_RESPONSE_ORIGIN (https://hooks.slack.com
+ * unless configured; tests point it at a local server). Anyone can sign nothing, but a command's
+ * form is only as trustworthy as the signature: a bad URL is dropped and logged, never fetched.
+ */
+export function isAllowedResponseUrl(url: string, origin: string): boolean {
+  let u: URL;
   try {
-    const u = new URL(url);
-    return u.protocol === "https:" || (u.protocol === "http:" && LOOPBACK_HOSTS.has(u.hostname));
+    u = new URL(url);
   } catch {
     return false;
   }
+  const ok = u.origin === origin && (u.protocol === "https:" || (u.protocol === "http:" && LOOPBACK_HOSTS.has(u.hostname)));
+  if (!ok) console.warn(JSON.stringify({ msg: "slack response_url refused: not under SLACK_RESPONSE_ORIGIN", origin: u.origin, allowed: origin }));
+  return ok;
 }
 
 /**
@@ -81,7 +88,7 @@ async function claimFollowUp(db: D1Database, deployId: string, purpose: "progres
 }
 
 async function followUp(config: Config, db: D1Database, d: DeployRow, message: SlackMessage, purpose: "progress" | "verdict", now: number, budget?: Budget): Promise<boolean> {
-  if (!d.notify_url || !isAllowedResponseUrl(d.notify_url)) return false;
+  if (!d.notify_url || !isAllowedResponseUrl(d.notify_url, config.SLACK_RESPONSE_ORIGIN)) return false;
   if (now - d.created_at >= RESPONSE_URL_LIFETIME_MS) return false;
   if (budget && budget.left < 1) return false; // keep the follow-up for a later notification
   if (!(await claimFollowUp(db, d.id, purpose))) return false;

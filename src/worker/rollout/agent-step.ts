@@ -10,7 +10,7 @@
 //   Rollback: 409 (the failed operation still runs) and unreachable are retried every slice until
 //   the rollback's own timeout.
 import type { Operation } from "../../protocol/agent";
-import { type AgentResult, describeAgentFailure, requestDeployment } from "../integrations/agent";
+import { type AgentResult, agentTargetOf, describeAgentFailure, requestDeployment } from "../integrations/agent";
 import { type DeployRow, getDeploy, reasonDataOf, rollbackAcceptedStmt } from "../store/deploys";
 import { markStmt } from "../store/marks";
 import { rollbackFailedReason } from "./assess";
@@ -82,7 +82,7 @@ export async function askAgent(host: RolloutHost, invocation: Invocation, deploy
   const deploy = await getDeploy(host.db, deployId);
   const cfg = deploy && config.ENVIRONMENTS[deploy.environment];
   if (!deploy || !cfg) return null;
-  const target = { agentUrl: cfg.agent_url, privateJwk: config.AGENT_SIGNING_KEY as JsonWebKey };
+  const target = agentTargetOf(config, cfg.agent_url);
 
   if (purpose === "rollout") {
     if (deploy.status !== "deploying") return null;

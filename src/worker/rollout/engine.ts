@@ -7,6 +7,7 @@
 // Budget (Workers Free: 50 subrequests, ~10 ms CPU per invocation): every subrequest is taken from
 // the invocation's Invocation (budget.ts); the waiting is I/O, not CPU.
 import type { EnvironmentConfig } from "../config";
+import { agentTargetOf } from "../integrations/agent";
 import { enqueueGithub, flushGithub, hasGithubItem } from "../integrations/github";
 import { type DeployRow, getDeploy, getInFlight, getQueued, hasActive, sliceCountersStmt } from "../store/deploys";
 import { type Sample, insertSamplesStmts } from "../store/samples";
@@ -93,7 +94,7 @@ async function slice(host: RolloutHost, invocation: Invocation, cfg: Environment
 
   const track = liveTrack(deploy);
   const config = host.config();
-  const observed = await observe(track, cfg, invocation, { agentUrl: cfg.agent_url, privateJwk: config.AGENT_SIGNING_KEY as JsonWebKey });
+  const observed = await observe(track, cfg, invocation, agentTargetOf(config, cfg.agent_url));
   const observations = { ...observed.observations, request: deploy.status === "deploying" ? await requestState(host, deploy.id) : null };
   const early = observed.early;
   const now = Date.now();

@@ -8,6 +8,7 @@ import { type AppEnv, coordinator, newApp } from "../app";
 import { bearerToken, hasApiToken, requireApiToken } from "../auth/api-token";
 import { jwksFor } from "../auth/jwks";
 import { type GithubOidcClaims, CLOCK_SKEW_SECONDS, authorizeDeploy, trustPolicy, verifyGithubOidc } from "../auth/oidc";
+import { environmentConfig } from "../config";
 import { ApiError, unauthorized } from "../errors";
 import type { SubmitResult } from "../rollout/coordinator";
 import { deployJson, getDeploy, listDeploys, listEvents } from "../store/deploys";
@@ -48,7 +49,7 @@ export function requireSha(sha: string): string {
 }
 
 export function requireEnvironment(c: Context<AppEnv>, name: string) {
-  const e = c.get("config").ENVIRONMENTS[name];
+  const e = environmentConfig(c.get("config"), name);
   if (!e) throw new ApiError("unknown_environment", `unknown environment ${JSON.stringify(name)}`);
   return e;
 }

@@ -1,13 +1,15 @@
 // Route group: the HTML pages — `/` (every environment), `/deploys/:id` (one deploy with its probe
-// picture), `/login` + `/logout`. Signed in means API_TOKEN (bearer or the dc_token cookie the login
-// form sets) or a verified Cloudflare Access JWT; anyone else is sent to /login.
+// picture), `/login` + `/logout`. Signed in means API_TOKEN as bearer, the signed session cookie the
+// login form sets (auth/session.ts: expiring, revoked by logout), or a verified Cloudflare Access
+// JWT; anyone else is sent to /login.
 import type { Context, MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { deleteCookie, setCookie } from "hono/cookie";
+import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { type AppEnv, newApp } from "../app";
 import { accessJwks, verifyAccessJwt } from "../auth/access";
 import { SESSION_COOKIE, hasApiToken } from "../auth/api-token";
 import { constantTimeEqual } from "../auth/crypto";
+import { SESSION_TTL_MS, isRevoked, issueSession, revokeSession, verifySession } from "../auth/session";
 import { marksOf } from "../store/marks";
 import { deployPageData, environmentOverviews, sampleBuckets } from "../store/pages";
 import { TIMELINE_WIDTH, renderDeploy, renderIndex, renderLogin, renderNotFound, timelineRange } from "../views/pages";
@@ -17,8 +19,6 @@ export const pages = newApp();
 
 /** Recent deploys shown per environment on `/`. */
 const RECENT_PER_ENVIRONMENT = 10;
-/** How long the login cookie lasts. */
-const SESSION_MAX_AGE_S = 12 * 3_600;
 const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]"]);
 
 const SECURITY_HEADERS: Record<string, string> = {
@@ -34,21 +34,48 @@ function html(c: Context<AppEnv>, body: string, status: 200 | 401 | 404 = 200) {
   return c.html(body, status);
 }
 
-/** A same-site path to return to after login; anything else (//evil, https://…) becomes "/". */
-function safeNext(next: string | undefined | null): string {
-  return next && /^\/(?![/\\])/.test(next) && next.length < 2_000 ? next : "/";
+/**
+ * Where to go after login: `next` resolved against PUBLIC_URL the way a browser would (tabs and
+ * newlines dropped, `\` read as `/`), kept only when it stays on that origin, and then only its
+ * path and query, with one leading slash (so "/.//evil" cannot become "//evil"). Anything else: "/".
+ */
+export function safeNext(next: string | undefined | null, publicUrl: string): string {
+  if (!next || next.length >= 2_000) return "/";
+  let base: URL;
+  let target: URL;
+  try {
+    base = new URL(publicUrl);
+    target = new URL(next, base);
+  } catch {
+    return "/";
+  }
+  if (target.origin !== base.origin) return "/";
+  return `/${target.pathname.replace(/^\/+/, "")}${target.search}`;
+}
+
+/** The request's session cookie, if it is signed by this API_TOKEN, unexpired and not logged out. */
+async function validSession(c: Context<AppEnv>): Promise<{ sid: string; expiresAt: number } | null> {
+  const value = getCookie(c, SESSION_COOKIE);
+  if (!value) return null;
+  const r = await verifySession(value, c.get("config").API_TOKEN, Date.now());
+  const reason = !r.ok ? r.reason : (await isRevoked(c.env.DB, r.sid)) ? "revoked" : null;
+  if (reason || !r.ok) {
+    console.warn(JSON.stringify({ msg: "page session refused", path: c.req.path, reason }));
+    return null;
+  }
+  return { sid: r.sid, expiresAt: r.expiresAt };
 }
 
 /** API_TOKEN (bearer or cookie) or Cloudflare Access; else a redirect to the login form. */
 const requirePageAuth: MiddlewareHandler<AppEnv> = async (c, next) => {
-  if (hasApiToken(c, { cookie: true })) return next();
+  if (hasApiToken(c) || (await validSession(c))) return next();
   const config = c.get("config");
   const assertion = c.req.header("cf-access-jwt-assertion");
   if (assertion && config.CF_ACCESS_TEAM_DOMAIN && config.CF_ACCESS_AUD) {
     const r = await verifyAccessJwt(assertion, { teamDomain: config.CF_ACCESS_TEAM_DOMAIN, aud: config.CF_ACCESS_AUD }, { now: Date.now(), jwks: accessJwks(config.CF_ACCESS_TEAM_DOMAIN) });
     if (r.ok) return next();
     console.warn(JSON.stringify({ msg: "page request refused", path: c.req.path, reason: r.reason }));
-  } else if (c.req.header("authorization") || c.req.header("cookie")?.includes(`${SESSION_COOKIE}=`)) {
+  } else if (c.req.header("authorization")) {
     console.warn(JSON.stringify({ msg: "page request refused", path: c.req.path, reason: "API token mismatch" }));
   }
   const url = new URL(c.req.url);
@@ -75,7 +102,7 @@ pages.get("/deploys/:id", requirePageAuth, async (c) => {
 
 pages.get("/login", (c) => {
   const config = c.get("config");
-  return html(c, renderLogin({ next: safeNext(c.req.query("next")), accessConfigured: Boolean(config.CF_ACCESS_TEAM_DOMAIN && config.CF_ACCESS_AUD) }));
+  return html(c, renderLogin({ next: safeNext(c.req.query("next"), config.PUBLIC_URL), accessConfigured: Boolean(config.CF_ACCESS_TEAM_DOMAIN && config.CF_ACCESS_AUD) }));
 });
 
 pages.post(
@@ -85,18 +112,22 @@ pages.post(
     const config = c.get("config");
     const form = await c.req.parseBody();
     const token = typeof form.token === "string" ? form.token.trim() : "";
-    const next = safeNext(typeof form.next === "string" ? form.next : null);
+    const next = safeNext(typeof form.next === "string" ? form.next : null, config.PUBLIC_URL);
     if (!token || !constantTimeEqual(token, config.API_TOKEN)) {
       console.warn(JSON.stringify({ msg: "login refused", reason: token ? "API token mismatch" : "no token" }));
       return html(c, renderLogin({ next, error: "That token is not valid.", accessConfigured: Boolean(config.CF_ACCESS_TEAM_DOMAIN && config.CF_ACCESS_AUD) }), 401);
     }
-    setCookie(c, SESSION_COOKIE, token, { path: "/", httpOnly: true, secure: !isLocalHttp(c), sameSite: "Strict", maxAge: SESSION_MAX_AGE_S });
+    const session = await issueSession(config.API_TOKEN, Date.now());
+    setCookie(c, SESSION_COOKIE, session.value, { path: "/", httpOnly: true, secure: !isLocalHttp(c), sameSite: "Strict", maxAge: SESSION_TTL_MS / 1000 });
     c.header("Cache-Control", "no-store");
     return c.redirect(next, 303);
   },
 );
 
-pages.post("/logout", (c) => {
+pages.post("/logout", async (c) => {
+  // a copied cookie must not outlive the logout: revoke the session server-side, then clear it
+  const session = await validSession(c);
+  if (session) await revokeSession(c.env.DB, session.sid, session.expiresAt);
   deleteCookie(c, SESSION_COOKIE, { path: "/", httpOnly: true, secure: !isLocalHttp(c), sameSite: "Strict" });
   c.header("Cache-Control", "no-store");
   return c.redirect("/login", 303);

@@ -13,7 +13,7 @@ slack.post("/", async (c) => {
   // the exact bytes Slack signed (read as bytes: workerd warns about .text() on a form body)
   const raw = new TextDecoder().decode(await c.req.arrayBuffer());
   const now = Date.now();
-  const verified = await verifySlackRequest(raw, c.req.raw.headers, config.SLACK_SIGNING_SECRET, { now });
+  const verified = await verifySlackRequest(raw, c.req.raw.headers, [config.SLACK_SIGNING_SECRET, config.SLACK_SIGNING_SECRET_PREVIOUS], { now });
   if (!verified.ok) throw unauthorized(`slack signature: ${verified.reason}`);
   const form = SlashCommandSchema.safeParse(Object.fromEntries(new URLSearchParams(raw)));
   if (!form.success) return c.json(ephemeral(":warning: That request was missing fields Slack normally sends; nothing was done."));

@@ -3,13 +3,22 @@
 // before anything is parsed; anything that is not a deploy is answered 200 {ignored} and stored
 // nowhere. When several environments name the same workflow and branch, each gets its own deploy
 // (each is queued in its own coordinator; a lock on one refuses only that one).
+// Runs triggered by pull requests never deploy (like the OIDC door), and a delivery whose run
+// completed longer ago than WEBHOOK_MAX_AGE_MS is refused: a delivery captured while the
+// environment was locked cannot deploy its old SHA after the unlock.
 import { z } from "zod";
 import { coordinator, newApp } from "../app";
-import { verifyWebhookSignature } from "../auth/github-webhook";
+import { verifyWebhookSignatureWithRotation } from "../auth/github-webhook";
 import type { EnvironmentConfig } from "../config";
 import { ApiError, unauthorized } from "../errors";
 import type { SubmitResult } from "../rollout/coordinator";
 import { SHA } from "./deploys";
+
+/** How long after its run completed a delivery may deploy. GitHub delivers within seconds; an
+ * hour leaves room for a manual redelivery of a missed one, and no more. */
+export const WEBHOOK_MAX_AGE_MS = 60 * 60_000;
+/** A run may look this far in the future (GitHub's and Cloudflare's clocks differ a little). */
+export const WEBHOOK_CLOCK_SKEW_MS = 60_000;
 
 const WorkflowRunEventSchema = z.object({
   action: z.string(),
@@ -24,6 +33,8 @@ const WorkflowRunEventSchema = z.object({
     conclusion: z.string().nullable(),
     actor: z.object({ login: z.string() }).nullable().optional(),
     head_repository: z.object({ id: z.number().int() }).nullable(),
+    /** when the run last changed: for a completed run, when it completed */
+    updated_at: z.string().optional(),
   }),
   repository: z.object({ id: z.number().int(), full_name: z.string().optional() }),
   sender: z.object({ login: z.string() }).optional(),
@@ -37,7 +48,7 @@ export const webhook = newApp().post("/", async (c) => {
     throw unauthorized("webhook secret not configured");
   }
   const signature = c.req.header("x-hub-signature-256");
-  if (!(await verifyWebhookSignature(raw, signature, config.GITHUB_WEBHOOK_SECRET))) {
+  if (!(await verifyWebhookSignatureWithRotation(raw, signature, config.GITHUB_WEBHOOK_SECRET, config.GITHUB_WEBHOOK_SECRET_PREVIOUS))) {
     throw unauthorized(signature ? "webhook signature mismatch" : "no X-Hub-Signature-256 header");
   }
 
@@ -62,6 +73,9 @@ export const webhook = newApp().post("/", async (c) => {
 
   if (action !== "completed") return ignore(`workflow_run ${action}, not completed`);
   if (run.conclusion !== "success") return ignore(`workflow_run concluded ${run.conclusion ?? "without a conclusion"}, not success`);
+  if (run.event?.startsWith("pull_request")) return ignore(`workflow_run triggered by ${run.event} does not deploy`);
+  const stale = deliveryAgeRefusal(run.updated_at, Date.now());
+  if (stale) return ignore(stale);
   const repoId = config.GITHUB_REPOSITORY_ID;
   if (String(repository.id) !== repoId) return ignore(`repository ${repository.id} is not the configured repository`);
   // a run on a fork's branch (e.g. a pull request) carries the fork as head_repository
@@ -104,3 +118,12 @@ export const webhook = newApp().post("/", async (c) => {
   const created = results.some((r) => r.result.kind === "created");
   return c.json({ deploy: deploys[0], deploys, ...(locked.length ? { locked } : {}) }, created ? 202 : 200);
 });
+
+/** Why a run's completion time puts its delivery outside the window, or null when it is inside. Pure. */
+export function deliveryAgeRefusal(updatedAt: string | undefined, now: number): string | null {
+  const at = updatedAt ? Date.parse(updatedAt) : Number.NaN;
+  if (!Number.isFinite(at)) return "workflow_run has no updated_at: its age cannot be checked";
+  if (now - at > WEBHOOK_MAX_AGE_MS) return `workflow_run completed ${Math.round((now - at) / 60_000)} min ago, over the ${WEBHOOK_MAX_AGE_MS / 60_000} min window`;
+  if (at - now > WEBHOOK_CLOCK_SKEW_MS) return "workflow_run completed in the future";
+  return null;
+}

@@ -5,7 +5,7 @@
 import { z } from "zod";
 import { coordinator } from "../app";
 import type { Config } from "../config";
-import { checksVerdict, resolveRef } from "../integrations/commits";
+import { checksVerdict, commitOnRefs, resolveRef } from "../integrations/commits";
 import { githubClient } from "../integrations/github-client";
 import { announceDeploy, isAllowedResponseUrl, postSlack } from "../integrations/slack";
 import type { SubmitResult } from "../rollout/coordinator";
@@ -56,7 +56,7 @@ export async function handleSlashCommand(deps: SlackDeps, req: SlashCommand): Pr
         `:wave: Sorry ${who(req.user_id)}, deploying, rolling back and locking are limited to a few people here. You can still use \`/deploy status\` and \`/deploy history\`; ask one of them if something needs to ship.`,
       );
     }
-    if (!isAllowedResponseUrl(req.response_url)) return ephemeral(":warning: This request has no usable response_url, so I could not report back; nothing was done.");
+    if (!isAllowedResponseUrl(req.response_url, config.SLACK_RESPONSE_ORIGIN)) return ephemeral(":warning: This request has no usable response_url, so I could not report back; nothing was done.");
     const reply = (m: SlackMessage) => postSlack(req.response_url, { ...m, replace_original: false });
     deps.waitUntil(
       runInBackground(deps, req, cmd).catch(async (e) => {
@@ -154,8 +154,13 @@ async function runInBackground(deps: SlackDeps, req: SlashCommand, cmd: Mutating
         ));
       }
       const sha = resolved.sha;
-      const verdict = await checksVerdict(octokit, config.GITHUB_REPOSITORY, sha, { signal });
       const target = `${commitLink(config, sha)} to *${esc(cmd.environment)}*`;
+      // deploy_refs and require_checks hold for Slack as for CI (issue 12)
+      const envCfg = config.ENVIRONMENTS[cmd.environment];
+      const onRef = await commitOnRefs(octokit, config.GITHUB_REPOSITORY, sha, envCfg.deploy_refs, { signal, named: sha.startsWith(cmd.ref.toLowerCase()) ? undefined : `refs/heads/${cmd.ref}` });
+      if (onRef.kind === "off") return void (await reply(ephemeral(`:no_entry: Not deploying ${target}: it is not on ${onRef.refs.map((r) => `\`${esc(r)}\``).join(" or ")} (deploy_refs).`)));
+      if (onRef.kind === "error") return void (await reply(ephemeral(`:warning: Not deploying ${target}: ${esc(onRef.message)}.`)));
+      const verdict = await checksVerdict(octokit, config.GITHUB_REPOSITORY, sha, { signal, requireChecks: envCfg.require_checks });
       if (verdict.kind === "red") return void (await reply(ephemeral(`:no_entry: Not deploying ${target}: failed checks: ${verdict.failing.map(esc).join(", ")}.`)));
       if (verdict.kind === "pending") return void (await reply(ephemeral(`:hourglass: Not deploying ${target} yet: checks still running: ${verdict.running.map(esc).join(", ")}. Try again when they are green.`)));
       if (verdict.kind === "error") return void (await reply(ephemeral(`:warning: Not deploying ${target}: ${esc(verdict.message)}.`)));

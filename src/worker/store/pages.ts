@@ -13,6 +13,8 @@ export interface EnvironmentOverview {
   /** in flight first, else queued */
   active: DeployRow | null;
   lastVerdict: DeployRow | null;
+  /** the last verdict's reason_data column as stored (undefined before migration 0002), for the public reason */
+  lastVerdictReasonData?: unknown;
   recent: DeployRow[];
 }
 
@@ -34,8 +36,9 @@ export async function environmentOverviews(db: D1Database, names: string[], opts
         )
         .bind(name),
       db
-        .prepare(`SELECT * FROM deploys WHERE environment = ? AND status IN (${VERDICT_STATUSES.map(() => "?").join(",")}) ORDER BY finished_at DESC, created_at DESC LIMIT 1`)
-        .bind(name, ...VERDICT_STATUSES),
+        // the statuses literally: the partial index deploys_verdicts_by_environment (0003) matches only then
+        .prepare(`SELECT * FROM deploys WHERE environment = ? AND status IN (${VERDICT_STATUSES.map((s) => `'${s}'`).join(",")}) ORDER BY finished_at DESC, created_at DESC LIMIT 1`)
+        .bind(name),
     );
     if (opts.recent > 0) stmts.push(db.prepare("SELECT * FROM deploys WHERE environment = ? ORDER BY created_at DESC, id DESC LIMIT ?").bind(name, opts.recent));
   }
@@ -48,6 +51,7 @@ export async function environmentOverviews(db: D1Database, names: string[], opts
       state: envRow ? EnvironmentRowSchema.parse(envRow) : emptyEnvironment(name),
       active: activeRes.results[0] ? DeployRowSchema.parse(activeRes.results[0]) : null,
       lastVerdict: verdictRes.results[0] ? DeployRowSchema.parse(verdictRes.results[0]) : null,
+      lastVerdictReasonData: (verdictRes.results[0] as { reason_data?: unknown } | undefined)?.reason_data,
       recent: recentRes ? recentRes.results.map((r) => DeployRowSchema.parse(r)) : [],
     };
   });
@@ -86,7 +90,7 @@ type SampleTuple = [string, number, number, number | null, string, string, strin
  * sampleBuckets() reduces inside D1 to at most 600 per URL.
  */
 export async function deployPageData(db: D1Database, id: string): Promise<DeployPageData | null> {
-  const [deployRes, eventsRes, summaryRes, failedRes] = await db.batch<Record<string, unknown>>([
+  const [deployRes, eventsRes, summaryRes, failedRes, reducedRes] = await db.batch<Record<string, unknown>>([
     db.prepare("SELECT * FROM deploys WHERE id = ?").bind(id),
     db.prepare("SELECT * FROM deploy_events WHERE deploy_id = ? ORDER BY id").bind(id),
     db
@@ -98,10 +102,12 @@ export async function deployPageData(db: D1Database, id: string): Promise<Deploy
       )
       .bind(id),
     db.prepare(`SELECT ${SAMPLE_COLUMNS} FROM probe_samples WHERE deploy_id = ? AND outcome != 'ok' ORDER BY at, id LIMIT ?`).bind(id, FAILED_SAMPLES_LISTED),
+    // samples past RETENTION_DAYS are reduced to this summary (store/retention.ts; the failed ones listed are kept)
+    db.prepare(`SELECT ${REDUCED_SUMMARY_COLUMNS} FROM probe_summaries WHERE deploy_id = ?`).bind(id),
   ]);
   const row = deployRes.results[0];
   if (!row) return null;
-  const sum = summaryRes.results[0] as Record<string, number | null>;
+  const sum = (reducedRes.results[0] ?? summaryRes.results[0]) as Record<string, number | null>;
   const pair = (a: number | null, b: number | null): [number, number] | null => (a === null || b === null ? null : [a, b]);
   return {
     deploy: DeployRowSchema.parse(row),
@@ -117,6 +123,9 @@ export async function deployPageData(db: D1Database, id: string): Promise<Deploy
   };
 }
 
+/** probe_summaries' columns under the names of the live summary query above. */
+const REDUCED_SUMMARY_COLUMNS = "total, failed, first_at, last_at, rollout_from AS r0, rollout_to AS r1, rollback_from AS b0, rollback_to AS b1";
+
 const OUTCOMES = new Set<string>(["ok", "bad_status", "error", "timeout"]);
 const PHASES = new Set<string>(["deploying", "verifying", "rolling_back"]);
 
@@ -125,37 +134,55 @@ function toSample(r: SampleTuple): TimelineSample {
   return { url: r[0], at: r[1], latency_ms: r[2], status: r[3], outcome: r[4] as SampleOutcome, phase: r[5] as SamplePhase, version: r[6], error: r[7] };
 }
 
-type BucketTuple = [string, number, number, number, number, number, number, number, number, number, number | null, string | null, number, string | null, string | null];
+export type BucketTuple = [string, number, number, number, number, number, number, number, number, number, number | null, string | null, number, string | null, string | null];
+export type BucketLayout = { from: number; to: number; bucketMs: number; bucketCount: number; urls?: string[] };
+/** What probe_summaries.buckets holds: the layout the rows were grouped under, and the rows. */
+export type StoredBuckets = { from: number; to: number; bucketMs: number; bucketCount: number; rows: BucketTuple[] };
+
+/** The rows of sampleBuckets() straight from the samples (retention stores them before deleting the samples). */
+export function sampleBucketRowsStmt(db: D1Database, deployId: string, layout: BucketLayout): D1PreparedStatement {
+  return db
+    .prepare(
+      // every column named: rows come back as objects (in a batch), read in this order
+      `SELECT url, CAST(MIN(?3 - 1, MAX(0, (at - ?2) / ?4)) AS INTEGER) AS b, COUNT(*) AS n,
+         SUM(outcome = 'ok') AS n_ok,
+         SUM(outcome = 'bad_status' AND status BETWEEN 500 AND 599) AS n_5xx,
+         SUM(outcome = 'bad_status' AND (status IS NULL OR status NOT BETWEEN 500 AND 599)) AS n_other,
+         SUM(outcome = 'error') AS n_error, SUM(outcome = 'timeout') AS n_timeout,
+         MAX(latency_ms) AS max_latency, SUM(latency_ms) AS sum_latency,
+         MIN(CASE WHEN outcome != 'ok' THEN at END) AS first_failure_at,
+         GROUP_CONCAT(CASE WHEN outcome = 'bad_status' THEN status END) AS statuses,
+         SUM(phase = 'rolling_back') AS n_rollback,
+         MAX(version) AS version,
+         MIN(CASE WHEN outcome != 'ok' THEN substr(error, 1, 200) END) AS first_error
+       FROM probe_samples WHERE deploy_id = ?1 GROUP BY url, b ORDER BY url, b`,
+      // CAST: D1 may bind JS numbers as REAL, and a REAL division would not truncate into buckets
+    )
+    .bind(deployId, Math.floor(layout.from), layout.bucketCount, layout.bucketMs);
+}
 
 /**
  * The samples of one deploy grouped into the picture's time buckets inside D1 (same layout and the
  * same worst-outcome rule as bucketSamples(), which the tests hold it to): at most
  * bucketCount rows per URL come back, whatever the rollout's length.
  */
-export async function sampleBuckets(
-  db: D1Database,
-  deployId: string,
-  layout: { from: number; to: number; bucketMs: number; bucketCount: number; urls?: string[] },
-): Promise<Bucketing> {
+export async function sampleBuckets(db: D1Database, deployId: string, layout: BucketLayout): Promise<Bucketing> {
+  const [reduced, live] = await db.batch<Record<string, unknown>>([
+    db.prepare("SELECT buckets FROM probe_summaries WHERE deploy_id = ?").bind(deployId),
+    sampleBucketRowsStmt(db, deployId, layout),
+  ]);
+  const stored = reduced.results[0]?.buckets;
+  if (typeof stored === "string") {
+    // reduced: draw the buckets as they were grouped when the samples were deleted
+    const b = JSON.parse(stored) as StoredBuckets;
+    return bucketingOf(b.rows, { ...b, urls: layout.urls });
+  }
+  return bucketingOf(live.results.map((r) => Object.values(r) as BucketTuple), layout);
+}
+
+/** Bands and buckets of sampleBuckets() from its rows. */
+export function bucketingOf(rows: BucketTuple[], layout: BucketLayout): Bucketing {
   const from = Math.floor(layout.from);
-  const rows = await db
-    .prepare(
-      `SELECT url, CAST(MIN(?3 - 1, MAX(0, (at - ?2) / ?4)) AS INTEGER) AS b, COUNT(*),
-         SUM(outcome = 'ok'),
-         SUM(outcome = 'bad_status' AND status BETWEEN 500 AND 599),
-         SUM(outcome = 'bad_status' AND (status IS NULL OR status NOT BETWEEN 500 AND 599)),
-         SUM(outcome = 'error'), SUM(outcome = 'timeout'),
-         MAX(latency_ms), SUM(latency_ms),
-         MIN(CASE WHEN outcome != 'ok' THEN at END),
-         GROUP_CONCAT(CASE WHEN outcome = 'bad_status' THEN status END),
-         SUM(phase = 'rolling_back'),
-         MAX(version),
-         MIN(CASE WHEN outcome != 'ok' THEN substr(error, 1, 200) END)
-       FROM probe_samples WHERE deploy_id = ?1 GROUP BY url, b ORDER BY url, b`,
-      // CAST: D1 may bind JS numbers as REAL, and a REAL division would not truncate into buckets
-    )
-    .bind(deployId, from, layout.bucketCount, layout.bucketMs)
-    .raw<BucketTuple>();
   const bands = new Map<string, Band>();
   for (const u of layout.urls ?? []) bands.set(u, { url: u, buckets: [], total: 0, failed: 0, byClass: {} });
   for (const [url, b, n, nOk, n5xx, nOther, nError, nTimeout, maxLat, sumLat, firstFail, statuses, nRb, version, error] of rows) {

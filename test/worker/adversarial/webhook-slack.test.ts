@@ -32,7 +32,7 @@ describe("GitHub webhook signature", () => {
     workflow_run: { id: 77, run_attempt: 1, path: ".github/workflows/adv.yml", head_branch: "main", head_sha: SHA, conclusion: "success", head_repository: { id: Number(env.GITHUB_REPOSITORY_ID) } },
     repository: { id: Number(env.GITHUB_REPOSITORY_ID) },
   });
-  const secret = () => env.GITHUB_WEBHOOK_SECRET;
+  const secret = () => env.GITHUB_WEBHOOK_SECRET!;
 
   const mutation = fc.oneof(
     { weight: 2, arbitrary: bodyMutationArb.map((m) => ({ body: m, sig: null, key: null })) },
@@ -97,7 +97,7 @@ describe("Slack request signature", () => {
   const TRIGGER = `adv-slack-${crypto.randomUUID()}`;
   // a deploy command from an allowed-looking user: were it accepted, a deploy row would show it
   const body = new URLSearchParams({ command: "/deploy", text: `${SHA} adv-intake`, user_id: "UADV", user_name: "adv", team_id: "T1", channel_id: "C1", response_url: "http://127.0.0.1:9/hook", trigger_id: TRIGGER }).toString();
-  const secret = () => env.SLACK_SIGNING_SECRET;
+  const secret = () => env.SLACK_SIGNING_SECRET!;
   const nowS = () => Math.floor(Date.now() / 1000);
 
   type TsMutation = { kind: "keep" } | { kind: "shift"; by: number } | { kind: "text"; value: string };

@@ -40,13 +40,13 @@ export async function webhookRequest(opts: { event: string; payload: unknown; de
   const body = opts.raw ?? JSON.stringify(opts.payload);
   const headers: Record<string, string> = { "content-type": "application/json", "x-github-event": opts.event };
   if (opts.delivery !== undefined) headers["x-github-delivery"] = opts.delivery;
-  const signature = opts.signature !== undefined ? opts.signature : `sha256=${await hmacSha256Hex(opts.secret ?? env.GITHUB_WEBHOOK_SECRET, body)}`;
+  const signature = opts.signature !== undefined ? opts.signature : `sha256=${await hmacSha256Hex(opts.secret ?? env.GITHUB_WEBHOOK_SECRET!, body)}`;
   if (signature !== null) headers["x-hub-signature-256"] = signature;
   return SELF.fetch(`${BASE}/v1/github/webhook`, { method: "POST", headers, body });
 }
 
 /** A workflow_run payload as GitHub sends it (only the fields the Worker reads, plus a few more). */
-export function workflowRun(o: { sha: string; path?: string; branch?: string | null; conclusion?: string | null; action?: string; run_id?: number; run_attempt?: number; head_repository_id?: number; repository_id?: number; actor?: string }) {
+export function workflowRun(o: { sha: string; path?: string; branch?: string | null; conclusion?: string | null; action?: string; run_id?: number; run_attempt?: number; head_repository_id?: number; repository_id?: number; actor?: string; event?: string; updated_at?: string | null }) {
   const repoId = Number(env.GITHUB_REPOSITORY_ID);
   return {
     action: o.action ?? "completed",
@@ -57,11 +57,13 @@ export function workflowRun(o: { sha: string; path?: string; branch?: string | n
       path: o.path ?? ".github/workflows/release.yml",
       head_branch: o.branch === undefined ? "main" : o.branch,
       head_sha: o.sha,
-      event: "push",
+      event: o.event ?? "push",
       status: "completed",
       conclusion: o.conclusion === undefined ? "success" : o.conclusion,
       actor: { login: o.actor ?? "octocat" },
       head_repository: { id: o.head_repository_id ?? repoId, full_name: env.GITHUB_REPOSITORY },
+      // when the run completed (null: left out)
+      ...(o.updated_at === null ? {} : { updated_at: o.updated_at ?? new Date().toISOString() }),
     },
     repository: { id: o.repository_id ?? repoId, full_name: env.GITHUB_REPOSITORY },
     sender: { login: "octocat" },

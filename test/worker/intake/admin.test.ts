@@ -207,3 +207,13 @@ describe("lock and unlock", () => {
     expect((await api("/v1/environments/nowhere/lock", { method: "DELETE" })).status).toBe(404);
   });
 });
+
+describe("environment names that are Object's own properties are unknown environments (issue 12)", () => {
+  it.each(["constructor", "toString", "__proto__", "hasOwnProperty", "valueOf"])("%s: 404 on rollback, lock, unlock and the list", async (name) => {
+    const enc = encodeURIComponent(name);
+    expect((await api(`/v1/environments/${enc}/rollback`, { method: "POST", body: JSON.stringify({ sha: randomSha() }) })).status).toBe(404);
+    expect((await api(`/v1/environments/${enc}/lock`, { method: "POST", body: JSON.stringify({ reason: "x" }) })).status).toBe(404);
+    expect((await api(`/v1/environments/${enc}/lock`, { method: "DELETE" })).status).toBe(404);
+    expect((await api(`/v1/deploys?environment=${enc}`)).status).toBe(404);
+  });
+});

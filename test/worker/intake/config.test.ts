@@ -1,7 +1,7 @@
 // An invalid configuration fails every route with 500 naming the field (and never reaches a
 // handler), whatever the request would otherwise have been.
 import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import worker from "../../../src/worker/index";
 
 const ROUTES: [string, string][] = [
@@ -62,5 +62,48 @@ describe("an invalid configuration", () => {
   it("ENVIRONMENTS as a JSON object (a wrangler.toml table) works like the JSON string", async () => {
     const res = await call("GET", "/healthz", { ENVIRONMENTS: environments });
     expect(res.status).toBe(200);
+  });
+});
+
+describe("a configuration error tells the caller the field and the kind of error only (issue 12)", () => {
+  const MARKER = "s3cr3t-marker-do-not-echo";
+  const logged = () => {
+    const spy = vi.spyOn(console, "error").mockImplementation(() => {});
+    return { text: () => spy.mock.calls.map((c) => c.join(" ")).join("\n"), restore: () => spy.mockRestore() };
+  };
+
+  it("bad JSON in a secret: the answer is the field and 'not valid JSON', and neither answer nor log quotes any of it", async () => {
+    const log = logged();
+    try {
+      const res = await call("GET", "/v1/status", { AGENT_SIGNING_KEY: `{"kty":"OKP","d":"${MARKER}` });
+      expect(res.status).toBe(500);
+      const body = (await res.json()) as { error: { message: string } };
+      expect(body.error.message).toBe("invalid configuration: AGENT_SIGNING_KEY: not valid JSON");
+      expect(log.text()).toContain("AGENT_SIGNING_KEY");
+      for (const piece of [MARKER, MARKER.slice(0, 8), `"d"`, "kty"]) expect(log.text()).not.toContain(piece);
+    } finally {
+      log.restore();
+    }
+  });
+
+  it("a value of the wrong kind: the answer names the field and the kind, never the value; the log has the detail", async () => {
+    const log = logged();
+    try {
+      const res = await call("GET", "/healthz", { API_TOKEN: MARKER.slice(0, 10) });
+      const text = await res.text();
+      expect(res.status).toBe(500);
+      expect(JSON.parse(text).error.message).toBe("invalid configuration: API_TOKEN: too small or too short");
+      expect(text).not.toContain(MARKER.slice(0, 10));
+      expect(log.text()).toContain("at least 16 characters");
+    } finally {
+      log.restore();
+    }
+  });
+
+  it("an unknown environment field answers 'unknown field' without naming the key", async () => {
+    const res = await call("GET", "/healthz", { ENVIRONMENTS: JSON.stringify({ production: { ...production, [MARKER]: 1 } }) });
+    const text = await res.text();
+    expect(JSON.parse(text).error.message).toBe("invalid configuration: ENVIRONMENTS.production: unknown field");
+    expect(text).not.toContain(MARKER);
   });
 });

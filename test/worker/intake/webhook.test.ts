@@ -104,7 +104,7 @@ describe("POST /v1/github/webhook", () => {
       const payload = workflowRun({ sha, path: PATH });
       const signedRaw = JSON.stringify(payload);
       const { hmacSha256Hex } = await import("../../../src/worker/auth/crypto");
-      const signature = `sha256=${await hmacSha256Hex(env.GITHUB_WEBHOOK_SECRET, signedRaw)}`;
+      const signature = `sha256=${await hmacSha256Hex(env.GITHUB_WEBHOOK_SECRET!, signedRaw)}`;
       // same JSON value, different bytes: whitespace added
       const res = await webhookRequest({ event: "workflow_run", payload, raw: JSON.stringify(payload, null, 1), signature });
       expect(res.status).toBe(401);

@@ -73,3 +73,12 @@ export function servers(): Record<string, { url: string; [k: string]: unknown }>
 }
 
 export const bearer = { authorization: `Bearer ${API_TOKEN}` };
+
+/**
+ * The reason_data column (engine, migration 0002) for tests that store rule data. Added here only
+ * when the migrations applied do not have it yet (this branch before the engine's lands).
+ */
+export async function ensureReasonDataColumn() {
+  const { results } = await env.DB.prepare("SELECT name FROM pragma_table_info('deploys')").all<{ name: string }>();
+  if (!results.some((r) => r.name === "reason_data")) await env.DB.prepare("ALTER TABLE deploys ADD COLUMN reason_data TEXT").run();
+}

@@ -3,6 +3,7 @@
 import { SELF } from "cloudflare:test";
 import { SignJWT, generateKeyPair, importJWK, type JWK } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
+import { issueSession, verifySession } from "../../../src/worker/auth/session";
 import { API_TOKEN, HOSTILE, T0, bearer, failSample, insertDeploy, insertEvent, insertOkSamples, servers, setEnvironment, sha } from "./fixtures";
 
 const ENV = "pages-main";
@@ -113,9 +114,35 @@ describe("who may see the pages", () => {
     expect(res.headers.get("set-cookie")).toMatch(/; Secure/i);
   });
 
-  it.each(["//evil.example/", "https://evil.example/", "/\\evil.example"])("never redirects off-site after login (next=%s)", async (next) => {
+  it.each([
+    "//evil.example/",
+    "https://evil.example/",
+    "/\\evil.example",
+    "\\\\evil.example",
+    "/\t/evil.example",
+    "/\n/evil.example",
+    "\t//evil.example",
+    "/%09/evil.example",
+    "http://127.0.0.1:8788/",
+    "javascript:alert(1)",
+    "https://127.0.0.1:8787/",
+  ])("never redirects off-site after login (next=%j)", async (next) => {
     const res = await SELF.fetch("http://127.0.0.1:8787/login", { method: "POST", body: new URLSearchParams({ token: API_TOKEN, next }), redirect: "manual" });
-    expect(res.headers.get("location")).toBe("/");
+    const location = res.headers.get("location")!;
+    expect(res.status).toBe(303);
+    // wherever it points, a browser resolving it against the page lands on PUBLIC_URL's origin
+    expect(new URL(location, "http://127.0.0.1:8787/login").origin).toBe("http://127.0.0.1:8787");
+    expect(location).toMatch(/^\/(?![/\\])/);
+  });
+
+  it.each([
+    ["/deploys/x?tab=2", "/deploys/x?tab=2"],
+    ["http://127.0.0.1:8787/deploys/y?z=1", "/deploys/y?z=1"],
+    ["/.//evil.example/", "/evil.example/"],
+    ["/%09/evil.example", "/%09/evil.example"],
+  ])("keeps a same-origin return path and query (next=%j → %s)", async (next, expected) => {
+    const res = await SELF.fetch("http://127.0.0.1:8787/login", { method: "POST", body: new URLSearchParams({ token: API_TOKEN, next }), redirect: "manual" });
+    expect(res.headers.get("location")).toBe(expected);
   });
 
   it("shows the login form, escaping the return path", async () => {
@@ -131,6 +158,48 @@ describe("who may see the pages", () => {
     expect(res.status).toBe(303);
     expect(res.headers.get("location")).toBe("/login");
     expect(res.headers.get("set-cookie")).toMatch(/^dc_token=;.*Max-Age=0/i);
+  });
+});
+
+describe("the login session (issue 12)", () => {
+  async function login(): Promise<string> {
+    const res = await SELF.fetch("http://127.0.0.1:8787/login", { method: "POST", body: new URLSearchParams({ token: API_TOKEN, next: "/" }), redirect: "manual" });
+    expect(res.status).toBe(303);
+    return res.headers.get("set-cookie")!.split(";")[0];
+  }
+
+  it("the cookie is a signed session, not the token: API_TOKEN appears nowhere in it", async () => {
+    const cookie = await login();
+    expect(cookie).not.toContain(API_TOKEN);
+    expect(cookie).toMatch(/^dc_token=[0-9a-f]{32}\.[0-9]+\.[0-9a-f]{64}$/);
+  });
+
+  it("the raw API_TOKEN as a cookie no longer opens the pages", async () => {
+    expect((await get("/", { cookie: `dc_token=${API_TOKEN}` })).status).toBe(302);
+  });
+
+  it("a session opens the pages until logout; after logout the same cookie is refused", async () => {
+    const cookie = await login();
+    expect((await get("/", { cookie })).status).toBe(200);
+    const out = await SELF.fetch("http://127.0.0.1:8787/logout", { method: "POST", headers: { cookie }, redirect: "manual" });
+    expect(out.status).toBe(303);
+    expect((await get("/", { cookie })).status).toBe(302);
+  });
+
+  it("a session with a changed expiry or a changed MAC is refused", async () => {
+    const [sid, exp, mac] = (await login()).slice("dc_token=".length).split(".");
+    expect((await get("/", { cookie: `dc_token=${sid}.${Number(exp) + 3_600_000}.${mac}` })).status).toBe(302);
+    const flipped = (mac[0] === "0" ? "1" : "0") + mac.slice(1);
+    expect((await get("/", { cookie: `dc_token=${sid}.${exp}.${flipped}` })).status).toBe(302);
+  });
+
+  it("verifySession: valid until its expiry, refused after it, and refused under another API_TOKEN", async () => {
+    const now = Date.UTC(2026, 11, 1);
+    const s = await issueSession(API_TOKEN, now, 60_000);
+    expect(await verifySession(s.value, API_TOKEN, now + 59_999)).toMatchObject({ ok: true, sid: s.sid });
+    expect(await verifySession(s.value, API_TOKEN, now + 60_000)).toEqual({ ok: false, reason: "expired" });
+    expect(await verifySession(s.value, `${API_TOKEN}-rotated`, now)).toEqual({ ok: false, reason: "bad_signature" });
+    expect(await verifySession("garbage", API_TOKEN, now)).toEqual({ ok: false, reason: "malformed" });
   });
 });
 

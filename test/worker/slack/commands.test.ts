@@ -136,6 +136,7 @@ describe("/deploy <ref>: resolve, check CI, queue", () => {
   it("says so when GitHub fails, and queues nothing", async () => {
     const sha = uniqueSha("de5e");
     await scriptGithub({ path: "/repos/acme/app/commits/slack-feature-gh-down", body: { sha } });
+    await scriptGithub({ path: `/repos/acme/app/compare/main...${sha}`, body: { status: "behind" } });
     await scriptGithub({ path: `/repos/acme/app/commits/${sha}/check-runs`, status: 502, body: { message: "Bad Gateway" } });
     const url = responseUrl();
     await slash("slack-feature-gh-down slack-refuse", { response_url: url });

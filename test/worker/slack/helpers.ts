@@ -39,7 +39,7 @@ export function commandForm(f: { text: string; user_id?: string; response_url?: 
   }).toString();
 }
 
-export async function slackSignature(body: string, timestamp: number, secret = env.SLACK_SIGNING_SECRET): Promise<string> {
+export async function slackSignature(body: string, timestamp: number, secret = env.SLACK_SIGNING_SECRET!): Promise<string> {
   return `v0=${await hmacSha256Hex(secret, `v0:${timestamp}:${body}`)}`;
 }
 
@@ -110,6 +110,8 @@ export async function scriptCommit(o: {
   statuses?: CommitStatus[];
   combined?: "success" | "pending" | "failure" | "error";
   delay_ms?: number;
+  /** GitHub's compare of main...sha (issue 12, deploy_refs): "behind" = on main (default); null: not scripted */
+  onMain?: "behind" | "identical" | "ahead" | "diverged" | null;
 }): Promise<void> {
   const checks = o.checks ?? [{ name: "build", status: "completed", conclusion: "success" }];
   const statuses = o.statuses ?? [];
@@ -121,6 +123,7 @@ export async function scriptCommit(o: {
     body: { total_count: checks.length, check_runs: checks.map((c, i) => ({ id: i + 1, conclusion: null, ...c })) },
   });
   await scriptGithub({ path: `/repos/acme/app/commits/${o.sha}/status`, body: { state: combined, total_count: statuses.length, statuses, sha: o.sha } });
+  if (o.onMain !== null) await scriptGithub({ path: `/repos/acme/app/compare/main...${o.sha}`, body: { status: o.onMain ?? "behind", ahead_by: 0, behind_by: 1, commits: [], files: [] } });
 }
 
 /** Inserts a deploy row directly (for status/history and notification tests). */
