@@ -11,7 +11,7 @@ import { ApiError, unauthorized } from "../errors";
 import type { SubmitResult } from "../rollout/coordinator";
 import { SHA } from "./deploys";
 
-const WorkflowRunEventSchema = z.object({
+export const WorkflowRunEventSchema = z.object({
   action: z.string(),
   workflow_run: z.object({
     id: z.number().int(),

@@ -62,7 +62,8 @@ export const EventRowSchema = z.object({
 });
 export type EventRow = z.infer<typeof EventRowSchema>;
 
-const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
+// typed so a column that is never null (created_at) is a string in the API types, not string | null
+const iso = <T extends number | null>(t: T) => (t === null ? null : new Date(t).toISOString()) as T extends number ? string : string | null;
 
 /** The deploy as the API shows it (DESIGN: "A deploy as JSON"). */
 export function deployJson(d: DeployRow, events?: EventRow[]) {
