@@ -4,13 +4,14 @@
 // route never sends). Type-only: nothing here reaches the bundle.
 import type { environmentJson } from "../routes/environments";
 import type { environmentStatus } from "../routes/status";
-import type { deployJson } from "../store/deploys";
-import type { DeployWire, EnvironmentStatusWire, EnvironmentWire } from "./wire";
+import type { TRIGGER_SOURCES as STORE_TRIGGER_SOURCES, deployJson } from "../store/deploys";
+import type { DeployWire, EnvironmentStatusWire, EnvironmentWire, TRIGGER_SOURCES } from "./wire";
 
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 type Assert<T extends true> = T;
 
 export type Conformance = [
+  Assert<Same<(typeof TRIGGER_SOURCES)[number], (typeof STORE_TRIGGER_SOURCES)[number]>>,
   Assert<Same<ReturnType<typeof deployJson>, DeployWire>>,
   Assert<Same<ReturnType<typeof environmentJson>, EnvironmentWire>>,
   Assert<Same<ReturnType<typeof environmentStatus>, EnvironmentStatusWire>>,

@@ -4,7 +4,6 @@
 import { z } from "zod";
 import "zod-openapi"; // the `.meta({id, example})` typings only
 import { STATUSES } from "../rollout/state";
-import { TRIGGER_SOURCES } from "../store/deploys";
 import { ERROR_STATUS, type ErrorCode } from "../errors";
 
 export const EXAMPLE_SHA = "3f786850e387550fdab836ed7e6dc881de23001b";
@@ -13,6 +12,12 @@ export const EXAMPLE_DEPLOY_ID = "d_mifx3k2a9qz0rbc4m1";
 
 const iso = z.string().meta({ format: "date-time", example: "2026-12-01T12:00:03.250Z" });
 const sha = z.string().meta({ description: "full commit SHA (40 lowercase hex)", example: EXAMPLE_SHA });
+
+/**
+ * store/deploys.ts's TRIGGER_SOURCES, spelled out so this module (and the CLI's types) need no D1
+ * types; conformance.ts fails the typecheck if the two lists ever differ.
+ */
+export const TRIGGER_SOURCES = ["ci", "webhook", "slack", "api", "rollback"] as const;
 
 export const StatusSchema = z.enum(STATUSES).meta({
   id: "DeployStatus",
