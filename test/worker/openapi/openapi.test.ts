@@ -6,6 +6,7 @@ import { Validator } from "@cfworker/json-schema";
 import { describe, expect, it } from "vitest";
 import { ERROR_STATUS } from "../../../src/worker/errors";
 import { app } from "../../../src/worker/index";
+import { buildDocument } from "../../../src/worker/openapi/document";
 import { BASE, api, postDeploy } from "../helpers/intake";
 import { mintOidcToken } from "../helpers/oidc";
 
@@ -61,6 +62,8 @@ describe("GET /openapi.json", () => {
     expect(res.status).toBe(200);
     expect(res.headers.get("cache-control")).toMatch(/^public, max-age=\d+/);
     expect(doc.openapi).toBe("3.1.0");
+    // what the Node-side checks validate and generate a client from (test/node/cli/openapi-document.test.ts)
+    expect(doc).toEqual(JSON.parse(JSON.stringify(buildDocument())));
   });
 
   it("documents every route the app serves, and serves every documented operation", async () => {
