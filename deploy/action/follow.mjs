@@ -164,6 +164,9 @@ function writeSummary(cfg, deploy, note) {
     lines.push(`| probes | ${deploy.probes?.total ?? 0} (${deploy.probes?.failed ?? 0} failed) |`);
     if (deploy.rollback_sha) lines.push(`| rolled back to | \`${cell(deploy.rollback_sha)}\` (probes ${deploy.rollback_probes?.total ?? 0}, ${deploy.rollback_probes?.failed ?? 0} failed) |`);
     if (link) lines.push(`| details | [${cell(deploy.id)}](${link}) |`);
+    // the agent's pre-flight lint findings (issue 10), kept by the coordinator as `lint` marks
+    const lint = (deploy.events ?? []).filter((e) => e.data?.mark === "lint").flatMap((e) => e.data.findings ?? []);
+    for (const f of lint) lines.push(`| lint ${f.level === "error" ? "❌" : "⚠️"} \`${cell(f.rule)}\` | ${cell(f.message)} |`);
   }
   if (note) lines.push("", `> ${note}`);
   lines.push("");

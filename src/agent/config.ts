@@ -3,6 +3,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
+import { LINT_MODES, type LintMode } from "./lint/preflight";
 
 export const RESOLVE_IMAGE_MODES = ["always", "changed", "never"] as const;
 
@@ -62,6 +63,8 @@ const ConfigSchema = z.object({
     }, "file is not readable"),
   AGENT_RESOLVE_IMAGE: z.enum(RESOLVE_IMAGE_MODES).default("always"),
   AGENT_DOCKER: z.string().min(1).default("docker"),
+  // pre-flight lint (issue 10): what a lint finding does to a deploy
+  AGENT_LINT: z.enum(LINT_MODES).default("strict"),
   AGENT_DEPLOY_TIMEOUT_S: z.coerce.number().int().min(1).max(86_400).default(600),
   /**
    * Optional: a path prefix a reverse proxy strips before the agent sees the request. The Worker
@@ -81,6 +84,8 @@ export type Config = {
   composeFile: string;
   resolveImage: (typeof RESOLVE_IMAGE_MODES)[number];
   docker: string;
+  /** AGENT_LINT (absent: strict). */
+  lint?: LintMode;
   deployTimeoutS: number;
   pathPrefix: string;
 };
@@ -113,6 +118,7 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
       composeFile: c.AGENT_COMPOSE_FILE,
       resolveImage: c.AGENT_RESOLVE_IMAGE,
       docker: c.AGENT_DOCKER,
+      lint: c.AGENT_LINT,
       deployTimeoutS: c.AGENT_DEPLOY_TIMEOUT_S,
       pathPrefix: c.AGENT_PATH_PREFIX,
     },

@@ -5,6 +5,7 @@ import { randomUUID } from "node:crypto";
 import type { Operation, DeployRequest } from "../protocol/agent";
 import type { Config } from "./config";
 import { composeImages } from "./compose";
+import { lintBeforeDeploy } from "./lint/preflight";
 import type { Docker } from "./docker";
 import { judgeOperation, judgeService, runningSha, serviceState } from "./judge";
 import { LogTail, log } from "./log";
@@ -108,6 +109,11 @@ export class Operations {
     for (const s of before) e.op.previous_images![s.Spec.Name] = s.Spec.TaskTemplate.ContainerSpec?.Image ?? "";
     e.op.running_sha_before = runningSha(Object.values(e.op.previous_images!));
     e.tail.push(`running before: ${before.length} services, sha ${e.op.running_sha_before ?? "unknown"}`);
+    // Pre-flight lint (issue 10), on the stack file and environment `docker stack deploy` will get.
+    const env = { ...process.env, GIT_COMMIT: e.op.sha };
+    const linted = await lintBeforeDeploy(config.lint ?? "strict", config.composeFile, { sha: e.op.sha, env }, (l) => e.tail.push(l));
+    e.op.lint = linted.findings;
+    if (!linted.ok) return this.finish(e, "failed", linted.why);
 
     // Pre-flight: every image must exist before anything changes.
     const text = await readFile(config.composeFile, "utf8");

@@ -43,6 +43,20 @@ export type ServiceState = z.infer<typeof ServiceStateSchema>;
 export const OperationStateSchema = z.enum(["running", "converged", "failed"]);
 export type OperationState = z.infer<typeof OperationStateSchema>;
 
+/**
+ * One pre-flight lint finding (issue 10): a stack-mode mistake found in the rendered stack file.
+ * `rule` is one of the fixed ids in DESIGN ("A release is its images and its configuration"); kept
+ * a plain string so a Worker older than the agent still accepts rules it does not know.
+ * `service` is the service (or the top-level entry, e.g. `networks.public`) the finding is about.
+ */
+export const LintFindingSchema = z.object({
+  rule: z.string().min(1),
+  level: z.enum(["error", "warning"]),
+  service: z.string(),
+  message: z.string(),
+});
+export type LintFinding = z.infer<typeof LintFindingSchema>;
+
 /** `GET /v1/deployments/:id`, and the 202 answer of `POST /v1/deployments`. */
 export const OperationSchema = z.object({
   id: z.string(),
@@ -71,6 +85,11 @@ export const OperationSchema = z.object({
    * or `deploy` (services may have changed). Optional: an agent without it is judged by its error.
    */
   stage: z.enum(["preflight", "deploy"]).optional(),
+  /**
+   * What the pre-flight lint found (warnings too; errors also fail the operation at `preflight`).
+   * Optional: absent from agents without the lint, or with AGENT_LINT=off.
+   */
+  lint: z.array(LintFindingSchema).optional(),
 });
 export type Operation = z.infer<typeof OperationSchema>;
 

@@ -26,6 +26,7 @@ export const ROLLOUT_ENVIRONMENTS = [
   "ro-header",
   "ro-timeout",
   "ro-client",
+  "ro-lint",
 ] as const;
 
 export function environments(servers: Record<string, ServerInfo>) {

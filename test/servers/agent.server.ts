@@ -79,6 +79,7 @@ export async function start(): Promise<StartedServer> {
       op.state = script.outcome;
       op.finished_at = new Date().toISOString();
       if (!script.omit_stage) op.stage = script.stage ?? "deploy";
+      if (script.lint) op.lint = script.lint;
       if (script.outcome === "failed") op.error = script.error ?? "service app: update paused (task unhealthy)";
       else {
         op.services = [{ name: "app", image: `ghcr.io/acme/app:${sha}`, update_state: "completed", running: 1, desired: 1 }];

@@ -1,5 +1,6 @@
 // The scripts of the fake agent and the probe target (types only: shared by the Node servers
 // and the Worker tests, so nothing here may import Node).
+import type { LintFinding } from "../../src/protocol/agent";
 
 export interface OpScript {
   outcome: "converged" | "failed";
@@ -9,6 +10,8 @@ export interface OpScript {
   stage?: "preflight" | "deploy";
   /** leave out `stage` (an agent that does not send it) */
   omit_stage?: boolean;
+  /** the pre-flight lint's findings the operation reports (issue 10) */
+  lint?: LintFinding[];
 }
 
 export interface AgentScenario {

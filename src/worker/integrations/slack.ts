@@ -6,6 +6,7 @@ import type { Config } from "../config";
 import { isTerminal, type Status } from "../rollout/state";
 import type { DeployRow } from "../store/deploys";
 import { type SlackMessage, deployMessage } from "../slack/messages";
+import { getLintFindings } from "../store/lint";
 
 /** Slack accepts at most this many messages on one response_url … */
 export const SLACK_FOLLOW_UPS = 5;
@@ -92,16 +93,18 @@ export async function notifyDeploy(config: Config, db: D1Database, deploy: Deplo
   try {
     const rollback = ROLLBACK_STATUSES.has(deploy.status);
     const webhook = config.SLACK_NOTIFY_WEBHOOK_URL;
+    // the verdict carries the agent's lint findings (issue 10)
+    const lint = isTerminal(deploy.status) ? await getLintFindings(db, deploy.id) : [];
     if (deploy.notify_url) {
       const purpose = isTerminal(deploy.status) ? "verdict" : "progress";
-      const sent = await followUp(config, db, deploy, deployMessage(config, deploy, "in_channel"), purpose, now);
+      const sent = await followUp(config, db, deploy, deployMessage(config, deploy, "in_channel", lint), purpose, now);
       // a rollback is always posted: when the response_url can no longer carry it, the channel does
-      if (!sent && rollback && webhook) await postSlack(webhook, deployMessage(config, deploy));
+      if (!sent && rollback && webhook) await postSlack(webhook, deployMessage(config, deploy, undefined, lint));
       return;
     }
     if (!webhook) return;
     if (rollback || CHANNEL_VERDICTS.has(deploy.status) || (STARTED.has(deploy.status) && (await claimStart(db, deploy.id)))) {
-      await postSlack(webhook, deployMessage(config, deploy));
+      await postSlack(webhook, deployMessage(config, deploy, undefined, lint));
     }
   } catch (e) {
     console.error(JSON.stringify({ msg: "slack notify failed", deploy_id: deploy.id, status: deploy.status, error: String(e) }));

@@ -15,6 +15,7 @@ import { type DeployRow, getDeploy, getInFlight, getQueued, transitionStmts } fr
 import { ensureEnvironmentStmt, getEnvironment } from "../store/environments";
 import { type Sample, type SamplePhase, insertSamplesStmts } from "../store/samples";
 import { type MarkName, markStmt } from "../store/marks";
+import { lintMarkOf } from "../store/lint";
 import type { EnvironmentCoordinator } from "./coordinator";
 import {
   AGENT_START_GRACE_MS,
@@ -416,6 +417,8 @@ async function slice(inv: Invocation, coord: EnvironmentCoordinator, config: Con
       runningBefore = op.running_sha_before;
       if (d.previous_sha === null) fields.previous_sha = op.running_sha_before;
     }
+    const lint = op.state !== "running" ? lintMarkOf(op) : null; // issue 10: once, when the operation ended
+    if (lint) marks.push(lint);
     if (op.state === "converged") {
       convergedAt = Date.now();
       fields[rollback ? "rollback_converged_at" : "converged_at"] = convergedAt;

@@ -5,6 +5,7 @@ import type { Config } from "../config";
 import type { DeployRow } from "../store/deploys";
 import type { EnvironmentRow } from "../store/environments";
 import type { Status } from "../rollout/state";
+import type { LintFinding } from "../../protocol/agent";
 
 export type ResponseType = "ephemeral" | "in_channel";
 export interface SlackBlock {
@@ -97,17 +98,27 @@ export function deployHeadline(config: Config, d: DeployRow): string {
   }
 }
 
-/** A deploy as a message: headline, the verdict's reason, probe counts, trigger and a link to its page. */
-export function deployMessage(config: Config, d: DeployRow, responseType?: ResponseType): SlackMessage {
+/** A deploy as a message: headline, the verdict's reason, lint findings, probe counts, trigger and a link to its page. */
+export function deployMessage(config: Config, d: DeployRow, responseType?: ResponseType, lint: LintFinding[] = []): SlackMessage {
   const headline = deployHeadline(config, d);
   const blocks: SlackBlock[] = [section(headline)];
   if (d.reason && d.status !== "queued") blocks.push(section(`*Reason:* ${esc(truncate(d.reason, MAX_REASON_CHARS))}`));
+  if (lint.length) blocks.push(section(lintText(lint)));
   const facts = [`\`${d.status}\``];
   if (d.probes_total > 0) facts.push(`probes ${d.probes_total} (${d.probes_failed} failed)`);
   if (d.rollback_probes_total > 0) facts.push(`rollback probes ${d.rollback_probes_total} (${d.rollback_probes_failed} failed)`);
   facts.push(`${esc(d.trigger_source)} by ${who(d.trigger_actor)}`, deployLink(config, d.id, "deploy page"));
   blocks.push(context(facts.join(" · ")));
   return { ...(responseType ? { response_type: responseType } : {}), text: headline, blocks };
+}
+
+/** Pre-flight lint findings (issue 10): the counts, then one line each (rule, service) up to a limit. */
+export const MAX_LINT_LINES = 5;
+function lintText(lint: LintFinding[]): string {
+  const errors = lint.filter((f) => f.level === "error").length;
+  const lines = lint.slice(0, MAX_LINT_LINES).map((f) => `• ${f.level === "error" ? ":x:" : ":warning:"} \`${esc(f.rule)}\` ${esc(truncate(f.message, 200))}`);
+  if (lint.length > MAX_LINT_LINES) lines.push(`• … ${lint.length - MAX_LINT_LINES} more on the deploy page`);
+  return `*Lint:* ${errors} error${errors === 1 ? "" : "s"}, ${lint.length - errors} warning${lint.length - errors === 1 ? "" : "s"}\n${lines.join("\n")}`;
 }
 
 export function helpMessage(environments: readonly string[]): SlackMessage {

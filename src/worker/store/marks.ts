@@ -27,6 +27,8 @@ export const MARKS = {
   rollback_first_failure: "rollback failure",
   /** the terminal status was written (succeeded, failed, rolled_back, rollback_failed) */
   verdict: "verdict",
+  /** the agent's pre-flight lint reported findings (issue 10; data.findings, store/lint.ts) */
+  lint: "lint findings",
 } as const;
 
 export type MarkName = keyof typeof MARKS;

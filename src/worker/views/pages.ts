@@ -5,6 +5,8 @@ import type { DeployPageData, EnvironmentOverview, ProbeSummary } from "../store
 import { markNameOf, marksOf, type Mark } from "../store/marks";
 import { commitUrl, esc, safeHref, shortSha } from "./escape";
 import { type Bucketing, outcomeClass, renderBuckets } from "./timeline";
+import { lintFindingsOf } from "../store/lint";
+import { lintSection } from "./lint";
 
 const CSS = `
 body{font:14px/1.45 system-ui,sans-serif;margin:0;color:#24292f;background:#f6f8fa}
@@ -164,6 +166,7 @@ ${
     : ""
 }
 </dl></section>
+${lintSection(lintFindingsOf(events))}
 <section class="probes"><h2>Probes</h2>
 <p class="muted">${probes.total} samples stored, ${probes.failed} failed (including samples not counted toward the verdict, e.g. before the rollback converged).</p>
 <div class="svgwrap">${svg}</div>

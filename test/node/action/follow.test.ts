@@ -149,6 +149,17 @@ describe("deploy/action/follow.mjs", () => {
     expect(r.summary).toContain(`rolled back to | \`${"f".repeat(40)}\``);
   });
 
+  it("lists the agent's pre-flight lint findings (the deploy's lint marks) in the summary", async () => {
+    const lint = { at: "", kind: "mark", from: null, to: "verifying", reason: "pre-flight lint: 1 warning", data: { mark: "lint", findings: [{ rule: "no-healthcheck", level: "warning", service: "worker", message: "worker: is updated start-first without a healthcheck | add one" }] } };
+    const { base } = await fakeCoordinator({
+      posts: [{ status: 202, body: { deploy: deploy("queued") } }],
+      states: [deploy("succeeded", { reason: "verified", probes: { total: 40, failed: 0 }, events: [lint] })],
+    });
+    const r = await runAction(base);
+    expect(r.code, r.stdout).toBe(0);
+    expect(r.summary).toContain("| lint ⚠️ `no-healthcheck` | worker: is updated start-first without a healthcheck \\| add one |");
+  });
+
   it("does not retry a refusal (409 locked) and says why", async () => {
     const { base, seen } = await fakeCoordinator({
       posts: [{ status: 409, body: { error: { code: "environment_locked", message: "production is locked: automatic rollback" } } }],
