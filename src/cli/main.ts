@@ -6,6 +6,7 @@ import os from "node:os";
 import { Command, CommanderError, Option } from "commander";
 import { TERMINAL, TransientError, followDeploy, probeLine } from "../../deploy/action/follow-loop.mjs";
 import { agentKeyPair } from "../../scripts/keys";
+import { LintInputError, formatFinding, hasErrors, lintComposeFile } from "../agent/lint/index";
 import { Coordinator, connection } from "./client";
 import { CliError, EXIT, type ExitCode } from "./errors";
 import { type Style, paint, probes, short, statusPaint, styleFor, table, when } from "./format";
@@ -191,6 +192,28 @@ ${JSON.stringify(pair.private)}
 
 # 2. The agent's public key, in /etc/deploy-coordinator/agent.env (one line):
 AGENT_COORDINATOR_PUBLIC_KEY=${JSON.stringify(pair.public)}`);
+    });
+
+  program
+    .command("lint")
+    .description("the agent's pre-flight lint on a stack file, here or in CI (exit 1 on errors)")
+    .requiredOption("-c, --compose-file <file>", "the stack file (docker-compose.prod.yml)")
+    .option("--sha <sha>", "the SHA it will be deployed at (GIT_COMMIT; images must be tagged with it)")
+    .option("--env-file <file>", "the agent's AGENT_ENV_FILE, for ${VAR} interpolation")
+    .action(async (o: { composeFile: string; sha?: string; envFile?: string }) => {
+      if (o.sha !== undefined) requireSha(o.sha);
+      let findings;
+      try {
+        findings = await lintComposeFile(o.composeFile, { sha: o.sha, envFile: o.envFile, env: io.env });
+      } catch (e) {
+        if (e instanceof LintInputError) throw new CliError(`${e.message} (is -c a compose file?)`, EXIT.usage);
+        throw e;
+      }
+      const errors = findings.filter((f) => f.level === "error").length;
+      exit = hasErrors(findings) ? EXIT.notSucceeded : EXIT.ok;
+      if (flags().json) return printJson({ findings, errors, warnings: findings.length - errors });
+      for (const f of findings) say(`${paint(style, f.level === "error" ? "red" : "yellow", f.level.padEnd(7))} ${formatFinding(f).slice(f.level.length + 1)}`);
+      say(`${o.composeFile}: ${errors} error${errors === 1 ? "" : "s"}, ${findings.length - errors} warning${findings.length - errors === 1 ? "" : "s"}`);
     });
 
   /** Follows with the action's loop; a progress line on a terminal, the loop's lines otherwise. */

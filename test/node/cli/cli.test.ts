@@ -3,6 +3,8 @@
 // every command's happy path, the errors people hit (401, 404, a locked environment, bad
 // arguments), --json parsed, show --follow until a verdict, and the exit codes.
 import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { API_TOKEN, type CliStack, startCliStack } from "./stack";
@@ -203,5 +205,38 @@ describe("deploy-coordinator keys", () => {
     expect(pair.private.d).toMatch(/^[\w-]{43}$/);
     expect(pair.public.x).toBe(pair.private.x);
     expect(pair.public.d).toBeUndefined();
+  });
+});
+
+describe("deploy-coordinator lint", () => {
+  const dir = mkdtempSync(path.join(tmpdir(), "dc-cli-lint-"));
+  const file = (name: string, text: string) => {
+    const p = path.join(dir, name);
+    writeFileSync(p, text);
+    return p;
+  };
+
+  it("passes the example stack (warnings only, exit 0)", async () => {
+    const r = await cli(["lint", "-c", path.join(ROOT, "deploy/examples/compose.yml")], { DEPLOY_COORDINATOR_URL: undefined });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/compose\.yml: 0 errors, \d+ warnings?$/m);
+  });
+
+  it("fails a stack with stack-mode mistakes (exit 1) and --json lists each finding with its rule", async () => {
+    const bad = file("bad.yml", "services:\n  app:\n    build: .\n    image: ghcr.io/acme/app:${GIT_COMMIT}\n    container_name: app\n");
+    const r = await cli(["--json", "lint", "-c", bad, "--sha", GOOD], { DEPLOY_COORDINATOR_URL: undefined });
+    expect(r.code).toBe(1);
+    const out = json<{ findings: { rule: string; level: string; service: string }[]; errors: number }>(r);
+    expect(out.findings.filter((f) => f.level === "error").map((f) => f.rule).sort()).toEqual(["build-directive", "container-name"]);
+    expect(out.errors).toBe(2);
+    const human = await cli(["lint", "-c", bad], { DEPLOY_COORDINATOR_URL: undefined });
+    expect(human.code).toBe(1);
+    expect(human.stdout).toMatch(/^error\s+build-directive: app: /m);
+  });
+
+  it("a file that is not there is a usage error (exit 2)", async () => {
+    const r = await cli(["lint", "-c", path.join(dir, "missing.yml")], { DEPLOY_COORDINATOR_URL: undefined });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("cannot read");
   });
 });
