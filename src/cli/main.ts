@@ -172,7 +172,7 @@ export async function run(argv: string[], io: Io = { out: process.stdout, err: p
 
   program
     .command("cancel")
-    .description("cancel a queued or running deploy")
+    .description("cancel a queued deploy (one already running goes on to its verdict)")
     .argument("<id>", "a deploy id")
     .action(async (id: string) => {
       const c = api();

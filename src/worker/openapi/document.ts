@@ -181,10 +181,10 @@ export function buildDocument(opts: { serverUrl?: string } = {}) {
         post: op({
           operationId: "cancelDeploy",
           tags: ["deploys"],
-          summary: "Cancel a queued or running deploy",
+          summary: "Cancel a queued deploy",
           security: [API_TOKEN],
           requestParams: { path: idParam },
-          responses: { "200": deployAnswer("the deploy, cancelled"), ...UNAUTHORIZED, "404": error(404, "no such deploy"), "409": error(409, "the deploy has already ended"), ...TOO_LARGE, ...COMMON },
+          responses: { "200": deployAnswer("the deploy, cancelled"), ...UNAUTHORIZED, "404": error(404, "no such deploy"), "409": error(409, "the deploy is no longer queued"), ...TOO_LARGE, ...COMMON },
         }),
       },
       "/v1/environments/{env}/rollback": {

@@ -6,7 +6,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { API_TOKEN, type CliStack, startCliStack } from "./stack";
 
 const ROOT = path.join(import.meta.dirname, "../../..");
@@ -16,6 +16,8 @@ const SLOW = "2222222222222222222222222222222222222222";
 const BAD = "3333333333333333333333333333333333333333";
 
 let stack: CliStack;
+// each test runs the CLI a few times (~1 s each on a loaded 2-core machine) and follows real rollouts
+vi.setConfig({ testTimeout: 90_000 });
 
 beforeAll(async () => {
   const build = spawnSync("npm", ["run", "-s", "build:cli"], { cwd: ROOT, encoding: "utf8" });
@@ -52,6 +54,17 @@ function cli(args: string[], env: Record<string, string | undefined> = {}): Prom
 }
 
 const json = <T>(r: Run): T => JSON.parse(r.stdout) as T;
+
+/** Waits (bounded) until the coordinator has started the deploy. */
+async function inFlight(id: string) {
+  for (let i = 0; i < 60; i++) {
+    const r = await fetch(`${stack.url}/v1/deploys/${id}`, { headers: { authorization: `Bearer ${API_TOKEN}` } });
+    const { deploy } = (await r.json()) as { deploy: { status: string } };
+    if (deploy.status !== "queued") return;
+    await new Promise((res) => setTimeout(res, 250));
+  }
+  throw new Error(`deploy ${id} never left queued`);
+}
 type Deploy = { id: string; status: string; sha: string; environment: string; trigger: { source: string; actor: string }; probes: { total: number; failed: number } };
 
 describe("deploy-coordinator status", () => {
@@ -60,7 +73,7 @@ describe("deploy-coordinator status", () => {
     expect(r.code, r.stderr).toBe(0);
     const lines = r.stdout.trimEnd().split("\n");
     expect(lines[0]).toMatch(/^ENVIRONMENT\s+VERIFIED\s+SINCE\s+LOCK\s+ACTIVE\s+LAST VERDICT$/);
-    expect(lines.slice(1).map((l) => l.split(/\s+/)[0]).sort()).toEqual(["app", "broken", "locks", "slow"]);
+    expect(lines.slice(1).map((l) => l.split(/\s+/)[0]).sort()).toEqual(["app", "broken", "locks", "parked", "slow"]);
     expect(lines[1].indexOf(lines[1].split(/\s+/)[1])).toBe(lines[0].indexOf("VERIFIED"));
     expect(r.stdout).not.toContain("\x1b[");
   });
@@ -130,6 +143,18 @@ describe("deploy-coordinator deploy, show, deploys, rollback", () => {
     expect(followed.code, followed.stderr).toBe(0);
     expect(json<{ deploy: Deploy }>(followed).deploy.status).toBe("succeeded");
     expect(followed.stderr).toMatch(/status: \w+ → succeeded/); // with --json the progress goes to stderr
+  });
+
+  it("cancel <id> cancels a queued deploy, and show then exits 1", async () => {
+    const running = json<{ deploy: Deploy }>(await cli(["--json", "deploy", "parked", "4444444444444444444444444444444444444444"])).deploy;
+    await inFlight(running.id); // so the next one queues behind it instead of superseding it
+    const queued = await cli(["--json", "deploy", "parked", "5555555555555555555555555555555555555555"]);
+    const { deploy } = json<{ deploy: Deploy }>(queued);
+    expect(deploy.status).toBe("queued");
+    const r = await cli(["cancel", deploy.id]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toBe(`${deploy.id}: cancelled`);
+    expect((await cli(["show", deploy.id])).code).toBe(1);
   });
 
   it("show --follow exits 1 when the deploy ends without succeeding", async () => {
