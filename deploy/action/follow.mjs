@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // deploy-coordinator GitHub Action: request a deploy with the job's OIDC token, follow it until it
 // ends, write the job summary, and exit non-zero unless the deploy succeeded.
-// No dependencies: Node ≥ 20 (global fetch). Everything comes from environment variables, set by
+// No dependencies: Node ≥ 20 (global fetch); the follow loop is ./follow-loop.mjs, shared with the CLI. Everything comes from environment variables, set by
 // action.yml from the inputs (and by the test harness in test/node/action/).
 //
 //   DC_COORDINATOR_URL   base URL of the coordinator, e.g. https://deploy.example.org
@@ -14,12 +14,10 @@
 //   DC_RETRY_BASE_MS, DC_POST_ATTEMPTS, DC_WAIT_SECONDS, DC_MIN_POLL_MS   tuning (tests shorten them)
 import { appendFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
+import { TransientError, followDeploy, probeLine } from "./follow-loop.mjs";
 
-const TERMINAL = new Set(["succeeded", "failed", "rolled_back", "rollback_failed", "superseded", "cancelled"]);
 /** A GET token is reused for this long (GitHub's tokens live ~5 min; reads do not consume the jti). */
 const READ_TOKEN_REUSE_MS = 4 * 60_000;
-/** Probe counts are printed at most this often while nothing else changes. */
-const PROBE_PRINT_EVERY_MS = 10_000;
 
 function config(env = process.env) {
   const need = (name) => {
@@ -54,8 +52,6 @@ function config(env = process.env) {
 }
 
 class UsageError extends Error {}
-/** A failure worth another attempt: network error, 429, 5xx. */
-class TransientError extends Error {}
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const stamp = () => new Date().toISOString().slice(11, 19);
@@ -129,77 +125,25 @@ async function requestDeploy(cfg) {
   throw lastError;
 }
 
-function probeLine(d) {
-  const p = d.probes ?? { total: 0, failed: 0 };
-  let s = `probes ${p.total} (${p.failed} failed)`;
-  if (d.rollback_sha) {
-    const r = d.rollback_probes ?? { total: 0, failed: 0 };
-    s += `, rollback probes ${r.total} (${r.failed} failed)`;
-  }
-  return s;
-}
-
-/** Follows the deploy with ?wait= until it ends or the timeout passes; prints what changes. */
+/** Follows the deploy with the shared loop (follow-loop.mjs); reads carry a reused OIDC token. */
 async function follow(cfg, deploy, deadline) {
   let readToken = null;
   let readTokenAt = 0;
-  let seenEvents = 0;
-  let lastStatus = deploy.status;
-  let lastProbes = "";
-  let lastProbePrint = 0;
-  let failures = 0;
-  let lastGetAt = 0;
-  printEvents(deploy);
-  while (!TERMINAL.has(deploy.status)) {
-    if (Date.now() >= deadline) return { deploy, timedOut: true };
-    const since = Date.now() - lastGetAt;
-    if (since < cfg.minPollMs) await sleep(Math.min(cfg.minPollMs - since, Math.max(0, deadline - Date.now())));
-    lastGetAt = Date.now();
-    try {
-      if (!readToken || Date.now() - readTokenAt > READ_TOKEN_REUSE_MS) {
-        readToken = await oidcToken(cfg);
-        readTokenAt = Date.now();
-      }
-      const wait = Math.max(0, Math.min(cfg.waitSeconds, Math.floor((deadline - Date.now()) / 1000)));
-      const r = await call(cfg, "GET", `/v1/deploys/${encodeURIComponent(deploy.id)}?wait=${wait}`, readToken, null, (wait + 30) * 1000);
-      if (r.status === 401) {
-        readToken = null; // expired: the next round fetches a fresh one
-        throw new TransientError("GET answered 401");
-      }
-      if (r.status === 429 || r.status >= 500) throw new TransientError(`GET answered ${r.status} (${errorText(r)})`);
-      if (r.status !== 200) throw new Error(`GET /v1/deploys/${deploy.id} answered ${r.status}: ${errorText(r)}`);
-      deploy = r.json?.deploy ?? r.json;
-      failures = 0;
-    } catch (e) {
-      if (!(e instanceof TransientError) || ++failures > 20) throw e;
-      const delay = Math.min(30_000, cfg.retryBaseMs * 2 ** Math.min(failures - 1, 4));
-      log(`${e.message}; trying again in ${Math.round(delay / 1000)} s`);
-      await sleep(delay);
-      continue;
+  const read = async (id, wait, timeoutMs) => {
+    if (!readToken || Date.now() - readTokenAt > READ_TOKEN_REUSE_MS) {
+      readToken = await oidcToken(cfg);
+      readTokenAt = Date.now();
     }
-    printEvents(deploy);
-    if (deploy.status !== lastStatus) {
-      log(`status: ${lastStatus} → ${deploy.status}${deploy.reason ? ` (${deploy.reason})` : ""}`);
-      lastStatus = deploy.status;
+    const r = await call(cfg, "GET", `/v1/deploys/${encodeURIComponent(id)}?wait=${wait}`, readToken, null, timeoutMs);
+    if (r.status === 401) {
+      readToken = null; // expired: the next round fetches a fresh one
+      throw new TransientError("GET answered 401");
     }
-    const probes = probeLine(deploy);
-    const failedChanged = probes.replace(/probes \d+/g, "") !== lastProbes.replace(/probes \d+/g, "");
-    if (probes !== lastProbes && (failedChanged || Date.now() - lastProbePrint >= PROBE_PRINT_EVERY_MS)) {
-      log(probes);
-      lastProbes = probes;
-      lastProbePrint = Date.now();
-    }
-  }
-  return { deploy, timedOut: false };
-
-  function printEvents(d) {
-    const events = Array.isArray(d.events) ? d.events : [];
-    for (const e of events.slice(seenEvents)) {
-      const what = e.kind === "mark" ? `mark: ${e.data?.mark ?? e.reason ?? ""}` : `${e.from ?? "∅"} → ${e.to}`;
-      log(`${what}${e.reason && e.kind !== "mark" ? ` — ${e.reason}` : ""}`);
-    }
-    seenEvents = Math.max(seenEvents, events.length);
-  }
+    if (r.status === 429 || r.status >= 500) throw new TransientError(`GET answered ${r.status} (${errorText(r)})`);
+    if (r.status !== 200) throw new Error(`GET /v1/deploys/${id} answered ${r.status}: ${errorText(r)}`);
+    return r.json?.deploy ?? r.json;
+  };
+  return followDeploy(deploy, { deadline, read, log, waitSeconds: cfg.waitSeconds, minPollMs: cfg.minPollMs, retryBaseMs: cfg.retryBaseMs });
 }
 
 const ICON = { succeeded: "✅", rolled_back: "↩️", failed: "❌", rollback_failed: "🔥", superseded: "⏭️", cancelled: "⏹️" };

@@ -10,12 +10,14 @@ import { webhook } from "./routes/webhook";
 import { slack } from "./routes/slack";
 import { status } from "./routes/status";
 import { pages } from "./routes/pages";
+import { openapi } from "./routes/openapi"; // /openapi.json + /docs (issue 15)
 import { watchdog } from "./rollout/watchdog";
 import { pruneIsDue, runRetention } from "./store/retention";
 
 export { EnvironmentCoordinator } from "./rollout/coordinator";
 
-const app = newApp();
+/** exported for the route-table test (test/worker/openapi/): the document must describe every route */
+export const app = newApp();
 
 app.onError(onError);
 app.notFound((c) => c.json({ error: { code: "not_found", message: "not found" } }, 404));
@@ -33,6 +35,7 @@ app.route("/v1/github/webhook", webhook);
 app.route("/v1/slack/commands", slack);
 app.route("/", status);
 app.route("/", pages);
+app.route("/", openapi); // /openapi.json + /docs (issue 15)
 
 export default {
   fetch: app.fetch,

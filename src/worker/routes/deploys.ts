@@ -22,7 +22,7 @@ export const WAIT_POLL_MS = 1_000;
 /** GET /v1/deploys?limit=: 1–100, default 20. */
 export const LIST_LIMIT = { min: 1, max: 100, default: 20 } as const;
 
-const DeployRequestSchema = z.strictObject({ environment: z.string().min(1).max(100), sha: z.string() });
+export const DeployRequestSchema = z.strictObject({ environment: z.string().min(1).max(100), sha: z.string() });
 
 /** Parses a raw body as JSON, then by the schema: 400 invalid_json / bad_request naming the field. */
 export function parseBody<T extends z.ZodType>(raw: string, schema: T, opts: { emptyAs?: unknown } = {}): z.infer<T> {

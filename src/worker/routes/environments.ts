@@ -7,8 +7,8 @@ import { ApiError } from "../errors";
 import { type EnvironmentRow, getEnvironment, lockJson } from "../store/environments";
 import { apiActor, parseBody, requireEnvironment, requireSha, submitResponse } from "./deploys";
 
-const RollbackSchema = z.strictObject({ sha: z.string().optional() });
-const LockSchema = z.strictObject({ reason: z.string().trim().min(1, "a lock needs a reason").max(500) });
+export const RollbackSchema = z.strictObject({ sha: z.string().optional() });
+export const LockSchema = z.strictObject({ reason: z.string().trim().min(1, "a lock needs a reason").max(500) });
 
 /** The environment's state as the admin API shows it. */
 export function environmentJson(e: EnvironmentRow) {

@@ -20,7 +20,7 @@ export const WEBHOOK_MAX_AGE_MS = 60 * 60_000;
 /** A run may look this far in the future (GitHub's and Cloudflare's clocks differ a little). */
 export const WEBHOOK_CLOCK_SKEW_MS = 60_000;
 
-const WorkflowRunEventSchema = z.object({
+export const WorkflowRunEventSchema = z.object({
   action: z.string(),
   workflow_run: z.object({
     id: z.number().int(),

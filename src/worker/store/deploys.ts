@@ -81,7 +81,8 @@ export function reasonDataOf(d: Pick<DeployRow, "reason_data">): ReasonData | nu
   }
 }
 
-const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
+// typed so a column that is never null (created_at) is a string in the API types, not string | null
+const iso = <T extends number | null>(t: T) => (t === null ? null : new Date(t).toISOString()) as T extends number ? string : string | null;
 
 /** The deploy as the API shows it (DESIGN: "A deploy as JSON"). */
 export function deployJson(d: DeployRow, events?: EventRow[]) {

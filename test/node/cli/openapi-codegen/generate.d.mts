@@ -1,0 +1,1 @@
+export declare function generateTypes(document: object): Promise<string>;

@@ -1,0 +1,106 @@
+// The OpenAPI document (buildDocument(), what GET /openapi.json serves — test/worker/openapi/
+// checks that) passes a real OpenAPI validator, and a client generated from it by
+// openapi-typescript compiles — and refuses what the API would refuse.
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { compileErrors, validate } from "@readme/openapi-parser";
+import { generateTypes } from "deploy-coordinator-openapi-codegen";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+/**
+ * The Worker's module, loaded by path so this Node-side tsconfig does not type-check Worker code
+ * (that is the Worker tsconfig's job); vitest runs it as it is.
+ */
+const DOCUMENT_MODULE: string = "../../../src/worker/openapi/document.ts";
+let buildDocument: () => object;
+beforeAll(async () => {
+  ({ buildDocument } = (await import(DOCUMENT_MODULE)) as { buildDocument: () => object });
+});
+
+const ROOT = path.join(import.meta.dirname, "../../..");
+const TSC = path.join(ROOT, "node_modules/.bin/tsc");
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+/** Writes the generated types and one usage file into a fresh folder and type-checks them (strict). */
+function typecheck(types: string, usage: string): { ok: boolean; output: string } {
+  const dir = mkdtempSync(path.join(tmpdir(), "dc-openapi-client-"));
+  dirs.push(dir);
+  writeFileSync(path.join(dir, "api.d.ts"), types);
+  writeFileSync(path.join(dir, "client.ts"), usage);
+  writeFileSync(
+    path.join(dir, "tsconfig.json"),
+    JSON.stringify({ compilerOptions: { strict: true, noEmit: true, target: "es2022", module: "esnext", moduleResolution: "bundler", lib: ["es2023", "dom"], types: [], skipLibCheck: false }, files: ["api.d.ts", "client.ts"] }),
+  );
+  const r = spawnSync(TSC, ["-p", path.join(dir, "tsconfig.json")], { encoding: "utf8", timeout: 60_000 });
+  return { ok: r.status === 0, output: `${r.stdout}${r.stderr}` };
+}
+
+/** A small typed client over fetch, the way a team would write one from the generated `paths`. */
+const CLIENT = `
+import type { components, paths } from "./api";
+
+type CreateDeploy = paths["/v1/deploys"]["post"];
+export type DeployRequest = NonNullable<CreateDeploy["requestBody"]>["content"]["application/json"];
+export type Accepted = CreateDeploy["responses"][202]["content"]["application/json"];
+export type Locked = CreateDeploy["responses"][409]["content"]["application/json"];
+type List = paths["/v1/deploys"]["get"];
+
+export async function createDeploy(base: string, oidcToken: string, body: DeployRequest): Promise<Accepted | Locked> {
+  const res = await fetch(base + "/v1/deploys", { method: "POST", headers: { authorization: "Bearer " + oidcToken, "content-type": "application/json" }, body: JSON.stringify(body) });
+  return (await res.json()) as Accepted | Locked;
+}
+
+export async function listDeploys(base: string, token: string, query: NonNullable<List["parameters"]["query"]>): Promise<List["responses"][200]["content"]["application/json"]> {
+  const q = new URLSearchParams();
+  if (query.environment) q.set("environment", query.environment);
+  if (query.limit !== undefined) q.set("limit", String(query.limit));
+  const res = await fetch(base + "/v1/deploys?" + q, { headers: { authorization: "Bearer " + token } });
+  return (await res.json()) as List["responses"][200]["content"]["application/json"];
+}
+
+export function verdictLine(a: Accepted): string {
+  const d = a.deploy;
+  const status: components["schemas"]["DeployStatus"] = d.status;
+  return d.id + " " + d.environment + " " + d.sha + " " + status + " " + d.probes.total + "/" + d.probes.failed + " " + (d.rollback_sha ?? "-");
+}
+
+export const example: DeployRequest = { environment: "production", sha: "3f786850e387550fdab836ed7e6dc881de23001b" };
+export const lockedCode: Locked["error"]["code"] = "environment_locked";
+export const unlock: paths["/v1/environments/{env}/lock"]["delete"]["parameters"]["path"] = { env: "production" };
+`;
+
+describe("/openapi.json", () => {
+  it("is a valid OpenAPI 3.1 document (@readme/openapi-parser)", async () => {
+    const result = await validate(structuredClone(buildDocument()) as never);
+    expect(result.valid, result.valid ? "" : compileErrors(result)).toBe(true);
+    expect(result.specification).toBe("OpenAPI");
+  });
+
+  it("a document with a broken reference is refused by the same validator (the check can fail)", async () => {
+    const doc = structuredClone(buildDocument()) as { paths: Record<string, Record<string, { responses: Record<string, unknown> }>> };
+    doc.paths["/v1/deploys"].post.responses["202"] = { description: "x", content: { "application/json": { schema: { $ref: "#/components/schemas/Nope" } } } };
+    expect((await validate(doc as never)).valid).toBe(false);
+  });
+});
+
+describe("a client generated by openapi-typescript", () => {
+  it("compiles against the document", async () => {
+    const types = await generateTypes(buildDocument());
+    expect(types).toContain('"/v1/deploys/{id}"');
+    const r = typecheck(types, CLIENT);
+    expect(r.ok, r.output).toBe(true);
+  }, 60_000);
+
+  it("does not compile code that uses a status or an error code the API never answers", async () => {
+    const types = await generateTypes(buildDocument());
+    const r = typecheck(types, `${CLIENT}\nexport const wrongStatus: components["schemas"]["DeployStatus"] = "exploded";\nexport const wrongCode: Locked["error"]["code"] = "unauthorized";\n`);
+    expect(r.ok).toBe(false);
+    expect(r.output).toContain('"exploded"');
+    expect(r.output).toContain('"unauthorized"');
+  }, 60_000);
+});
