@@ -12,7 +12,10 @@ type Assert<T extends true> = T;
 
 export type Conformance = [
   Assert<Same<(typeof TRIGGER_SOURCES)[number], (typeof STORE_TRIGGER_SOURCES)[number]>>,
-  Assert<Same<ReturnType<typeof deployJson>, DeployWire>>,
+  // reason_data is the engine's recursive ReasonData (serialisable over RPC); the document's schema
+  // is its looser JSON shape: every ReasonData must fit it, the rest of the deploy must match exactly
+  Assert<Same<Omit<ReturnType<typeof deployJson>, "reason_data">, Omit<DeployWire, "reason_data">>>,
+  Assert<ReturnType<typeof deployJson>["reason_data"] extends DeployWire["reason_data"] ? true : false>,
   Assert<Same<ReturnType<typeof environmentJson>, EnvironmentWire>>,
   Assert<Same<ReturnType<typeof environmentStatus>, EnvironmentStatusWire>>,
 ];

@@ -3,7 +3,7 @@
 // Request bodies are not here: they stay next to the route that validates them (exported from there).
 import { z } from "zod";
 import "zod-openapi"; // the `.meta({id, example})` typings only
-import { STATUSES } from "../rollout/state";
+import { ReasonDataSchema, STATUSES } from "../rollout/state";
 import { ERROR_STATUS, type ErrorCode } from "../errors";
 
 export const EXAMPLE_SHA = "3f786850e387550fdab836ed7e6dc881de23001b";
@@ -57,7 +57,7 @@ export const DeploySchema = z
     updated_at: iso,
     finished_at: iso.nullable(),
     reason: z.string().nullable().meta({ description: "why it ended as it did, naming the rule that tripped" }),
-    reason_data: z.record(z.string(), z.unknown()).nullable().optional().meta({ description: "the reason as data: {rule, phase, ...numbers}" }),
+    reason_data: ReasonDataSchema.nullable().meta({ description: "the reason as data: {rule, phase, ...the rule's numbers}; null for deploys still running or from before reasons were data" }),
     probes: ProbeCountsSchema.meta({ description: "the forward rollout's probes" }),
     rollback_sha: sha.nullable(),
     rollback_probes: ProbeCountsSchema.meta({ description: "the rollback's probes" }),
@@ -118,8 +118,17 @@ export const EnvironmentStatusSchema = z
         rollback_probes: publicProbes,
       })
       .nullable(),
-    lock: z.object({ reason: z.string().nullable(), since: iso.nullable() }).nullable(),
-    last_verdict: z.object({ id: z.string(), status: StatusSchema, sha, reason: z.string().nullable(), finished_at: iso.nullable() }).nullable(),
+    lock: z.object({ reason: z.string().meta({ description: "public: what the person who locked wrote, or the rule of the rollout that locked it" }), since: iso.nullable() }).nullable(),
+    last_verdict: z
+      .object({
+        id: z.string(),
+        status: StatusSchema,
+        sha,
+        reason: z.string().meta({ description: "public text: the rule and phase, never hosts, URLs or an upstream's words" }),
+        rule: z.string().nullable().meta({ description: "the rule id that decided (reason_data.rule)" }),
+        finished_at: iso.nullable(),
+      })
+      .nullable(),
   })
   .meta({ id: "EnvironmentStatus" });
 export const StatusListSchema = z.object({ environments: z.array(EnvironmentStatusSchema) }).meta({ id: "StatusList" });

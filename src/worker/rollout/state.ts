@@ -1,6 +1,7 @@
 // The deploy state machine: one pure function over the closed status set. It decides, and says
 // what to write with the transition (D1 rows in the same guarded batch) and what to do after it
 // (effects); rollout/apply.ts's applyTransition() persists the one and then runs the other.
+import { z } from "zod";
 
 export const ACTIVE_STATUSES = ["queued", "deploying", "verifying", "rolling_back"] as const;
 export const TERMINAL_STATUSES = ["succeeded", "failed", "rolled_back", "rollback_failed", "superseded", "cancelled"] as const;
@@ -31,6 +32,12 @@ export const RULE_IDS = [
 ] as const;
 export type RuleId = (typeof RULE_IDS)[number];
 export type ReasonPhase = "deploying" | "verifying" | "baking" | "rolling_back";
+
+/** The wire/D1 schema of reason_data: the parts of reason_data every reader may rely on; the numbers beside them are the rule's own. */
+export const ReasonDataSchema = z.looseObject({
+  rule: z.enum(RULE_IDS),
+  phase: z.enum(["deploying", "verifying", "baking", "rolling_back"]),
+});
 
 /**
  * A verdict's reason as data: the rule, the phase it tripped in, and its numbers. The human

@@ -1,6 +1,6 @@
 // D1 access for deploys and their events. Rows are parsed by zod at this edge; times are ms.
 import { z } from "zod";
-import { ACTIVE_STATUSES, IN_FLIGHT_STATUSES, type ReasonData, RULE_IDS, STATUSES, type Status } from "../rollout/state";
+import { ACTIVE_STATUSES, IN_FLIGHT_STATUSES, type ReasonData, ReasonDataSchema, STATUSES, type Status } from "../rollout/state";
 
 export const TRIGGER_SOURCES = ["ci", "webhook", "slack", "api", "rollback"] as const;
 export type TriggerSource = (typeof TRIGGER_SOURCES)[number];
@@ -63,12 +63,6 @@ export const EventRowSchema = z.object({
   data: z.string().nullable(),
 });
 export type EventRow = z.infer<typeof EventRowSchema>;
-
-/** The parts of reason_data every reader may rely on; the numbers beside them are the rule's own. */
-export const ReasonDataSchema = z.looseObject({
-  rule: z.enum(RULE_IDS),
-  phase: z.enum(["deploying", "verifying", "baking", "rolling_back"]),
-});
 
 /** The deploy's reason as data, or null (rows from before migration 0002, verdicts with no rule, an unreadable value). */
 export function reasonDataOf(d: Pick<DeployRow, "reason_data">): ReasonData | null {
