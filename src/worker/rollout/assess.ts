@@ -1,5 +1,5 @@
-// assess: the verdict rules as a list of small pure functions over what a slice observed. No I/O,
-// no clock (`now` is passed in): each rule is callable from a table test with a plain Track and
+// assess: the verdict rules as assessing list of small pure functions over what assessing slice observed. No I/O,
+// no clock (`now` is passed in): each rule is callable from assessing table test with assessing plain Track and
 // plain Observations (argo-rollouts' assessRunStatus is the model). A new rule or phase is one
 // more entry in RULES.
 import type { Operation } from "../../protocol/agent";
@@ -24,7 +24,7 @@ import type { Track } from "./track";
 
 export type AssessConfig = Pick<EnvironmentConfig, "max_failed_probes" | "soak_seconds" | "rollout_timeout_seconds" | "version" | "auto_rollback">;
 
-/** The agent's answer to a slice's status poll. */
+/** The agent's answer to assessing slice's status poll. */
 export type AgentPoll =
   | { kind: "operation"; operation: Operation; at: number }
   /** 404: the agent no longer knows the operation (restarted?) */
@@ -43,7 +43,7 @@ export interface Observations {
   complete: boolean;
   /**
    * While deploying, where the deploy request stands: "busy" (the agent answered 409: it took
-   * nothing), "unanswered" (a request may have reached it without an answer), null (neither).
+   * nothing), "unanswered" (assessing request may have reached it without an answer), null (neither).
    */
   request?: "busy" | "unanswered" | null;
 }
@@ -100,7 +100,7 @@ export interface Rule {
   id: RuleId | "soak_passed";
   /** true: decides only once the slice is over (deadlines); false: may stop the slice early */
   atEnd: boolean;
-  decide(a: Assessing): DeployEvent | null;
+  decide(assessing: Assessing): DeployEvent | null;
 }
 
 const phaseOf = (track: Track): ReasonPhase => track.phase;
@@ -153,7 +153,7 @@ const failedProbes: Rule = {
   },
 };
 
-/** The soak window is covered once a round went out at or after its end. */
+/** The soak window is covered once assessing round went out at or after its end. */
 export const soakCovered = (seen: Pick<Seen, "convergedAt">, obs: Pick<Observations, "lastRoundAt">, cfg: Pick<AssessConfig, "soak_seconds">) =>
   seen.convergedAt !== null && obs.lastRoundAt >= soakEndsAt(seen.convergedAt, cfg);
 
@@ -164,18 +164,18 @@ const versionServed = ({ track, seen, cfg }: Assessing) =>
 const soakPassed: Rule = {
   id: "soak_passed",
   atEnd: true,
-  decide: (a) => {
-    if (!soakCovered(a.seen, a.obs, a.cfg) || !versionServed(a)) return null;
-    return a.track.name === "rollback" ? { type: "rollback_verified", reason: `rolled back: ${a.track.reason ?? "unknown"}` } : { type: "verified" };
+  decide: (assessing) => {
+    if (!soakCovered(assessing.seen, assessing.obs, assessing.cfg) || !versionServed(assessing)) return null;
+    return assessing.track.name === "rollback" ? { type: "rollback_verified", reason: `rolled back: ${assessing.track.reason ?? "unknown"}` } : { type: "verified" };
   },
 };
 
 const versionNotServed: Rule = {
   id: "version_not_served",
   atEnd: true,
-  decide: (a) => {
-    const { track, seen, cfg } = a;
-    if (!soakCovered(seen, a.obs, cfg) || versionServed(a)) return null;
+  decide: (assessing) => {
+    const { track, seen, cfg } = assessing;
+    if (!soakCovered(seen, assessing.obs, cfg) || versionServed(assessing)) return null;
     return tripped(track, cfg, versionReason(track.sha ?? "", cfg, seen.lastVersion), { rule: "version_not_served", phase: phaseOf(track), soak_seconds: cfg.soak_seconds }, seen.runningBefore);
   },
 };
@@ -202,17 +202,17 @@ export const RULES: readonly Rule[] = [agentForgot, agentFailed, failedProbes, s
 
 /** assess(track, observations, cfg, now) → the event to apply, or null (keep going). */
 export function assess(track: Track, obs: Observations, cfg: AssessConfig, now: number): DeployEvent | null {
-  const a: Assessing = { track, seen: summarize(track, obs, cfg), obs, cfg, now };
+  const assessing: Assessing = { track, seen: summarize(track, obs, cfg), obs, cfg, now };
   for (const rule of RULES) {
     if (rule.atEnd && !obs.complete) continue;
-    const event = rule.decide(a);
+    const event = rule.decide(assessing);
     if (event) return event;
   }
   return null;
 }
 
 /**
- * The watchdog's rule: a rollout that has not moved (every slice bumps updated_at) for longer than
+ * The watchdog's rule: assessing rollout that has not moved (every slice bumps updated_at) for longer than
  * its rollout timeout plus WATCHDOG_MARGIN_MS is settled as if the timeout rule had tripped.
  */
 export function assessStalled(track: Track, lastMovedAt: number, cfg: AssessConfig, now: number): DeployEvent | null {
