@@ -1,5 +1,5 @@
-// assess: the verdict rules as assessing list of small pure functions over what assessing slice observed. No I/O,
-// no clock (`now` is passed in): each rule is callable from assessing table test with assessing plain Track and
+// assess: the verdict rules as a list of small pure functions over what a slice observed. No I/O,
+// no clock (`now` is passed in): each rule is callable from a table test with a plain Track and
 // plain Observations (argo-rollouts' assessRunStatus is the model). A new rule or phase is one
 // more entry in RULES.
 import type { Operation } from "../../protocol/agent";
@@ -24,7 +24,7 @@ import type { Track } from "./track";
 
 export type AssessConfig = Pick<EnvironmentConfig, "max_failed_probes" | "soak_seconds" | "rollout_timeout_seconds" | "version" | "auto_rollback">;
 
-/** The agent's answer to assessing slice's status poll. */
+/** The agent's answer to a slice's status poll. */
 export type AgentPoll =
   | { kind: "operation"; operation: Operation; at: number }
   /** 404: the agent no longer knows the operation (restarted?) */
@@ -43,7 +43,7 @@ export interface Observations {
   complete: boolean;
   /**
    * While deploying, where the deploy request stands: "busy" (the agent answered 409: it took
-   * nothing), "unanswered" (assessing request may have reached it without an answer), null (neither).
+   * nothing), "unanswered" (a request may have reached it without an answer), null (neither).
    */
   request?: "busy" | "unanswered" | null;
 }
@@ -153,7 +153,7 @@ const failedProbes: Rule = {
   },
 };
 
-/** The soak window is covered once assessing round went out at or after its end. */
+/** The soak window is covered once a round went out at or after its end. */
 export const soakCovered = (seen: Pick<Seen, "convergedAt">, obs: Pick<Observations, "lastRoundAt">, cfg: Pick<AssessConfig, "soak_seconds">) =>
   seen.convergedAt !== null && obs.lastRoundAt >= soakEndsAt(seen.convergedAt, cfg);
 
@@ -212,7 +212,7 @@ export function assess(track: Track, obs: Observations, cfg: AssessConfig, now: 
 }
 
 /**
- * The watchdog's rule: assessing rollout that has not moved (every slice bumps updated_at) for longer than
+ * The watchdog's rule: a rollout that has not moved (every slice bumps updated_at) for longer than
  * its rollout timeout plus WATCHDOG_MARGIN_MS is settled as if the timeout rule had tripped.
  */
 export function assessStalled(track: Track, lastMovedAt: number, cfg: AssessConfig, now: number): DeployEvent | null {
