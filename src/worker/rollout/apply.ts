@@ -3,7 +3,7 @@
 // effects; commitTransition() writes the first two in ONE guarded batch (UPDATE … WHERE status=?;
 // zero rows = lost race), runCommitted() then runs the effects. applyTransition() is both.
 import { enqueueGithub } from "../integrations/github";
-import { notifyDeploy } from "../integrations/slack";
+import { notifyDeploy } from "../slack/notify";
 import { type DeployRow, getDeploy, getQueued, transitionStmts } from "../store/deploys";
 import { lockIfStmts, setVerifiedIfStmts } from "../store/environments";
 import { askAgent } from "./agent-step";
@@ -109,8 +109,8 @@ export async function runEffects(host: RolloutHost, invocation: Invocation, depl
           break;
         }
       }
-    } catch (e) {
-      console.error(JSON.stringify({ msg: "effect failed", deploy_id: deployId, effect: effect.type, error: String((e as Error)?.message ?? e) }));
+    } catch (caught) {
+      console.error(JSON.stringify({ msg: "effect failed", deploy_id: deployId, effect: effect.type, error: String((caught as Error)?.message ?? caught) }));
     }
   }
 }

@@ -43,8 +43,8 @@ export async function tick(host: RolloutHost, invocation: Invocation): Promise<n
     }
     const github = await flushGithub(config, host.db, host.storage, invocation, GITHUB_CALLS_PER_TICK);
     return next === null ? github : github === null ? next : Math.min(next, github);
-  } catch (e) {
-    console.error(JSON.stringify({ msg: "rollout tick failed", error: String((e as Error)?.stack ?? e) }));
+  } catch (caught) {
+    console.error(JSON.stringify({ msg: "rollout tick failed", error: String((caught as Error)?.stack ?? caught) }));
     return Date.now() + 1_000;
   }
 }

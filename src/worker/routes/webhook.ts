@@ -12,7 +12,7 @@ import { verifyWebhookSignatureWithRotation } from "../auth/github-webhook";
 import type { EnvironmentConfig } from "../config";
 import { ApiError, unauthorized } from "../errors";
 import type { SubmitResult } from "../rollout/coordinator";
-import { SHA } from "./deploys";
+import { SHA } from "./http";
 
 /** How long after its run completed a delivery may deploy. GitHub delivers within seconds; an
  * hour leaves room for a manual redelivery of a missed one, and no more. */
