@@ -12,11 +12,17 @@ import { LogTail, log } from "./log";
 
 /** How often Swarm is asked while an operation runs. Swarm itself acts on 1 s+ health intervals. */
 export const POLL_INTERVAL_MS = 1000;
+/** Longest a 202 waits for Swarm's answer on what runs now; below the Worker's 5 s agent call timeout. */
+export const ANSWER_WAIT_MS = 3000;
 /** Finished operations kept for GET /v1/deployments/:id; older ones are forgotten (404). */
 export const OPERATIONS_KEPT = 50;
 
-/** `watching`: its stack deploy was submitted; only Swarm's convergence is being judged. */
-type Entry = { op: Operation; tail: LogTail; watching?: boolean };
+/**
+ * `watching`: its stack deploy was submitted; only Swarm's convergence is being judged.
+ * `known`: settles once `running_sha_before` was read from Swarm (or the operation ended), so the
+ * 202 can carry it (issue 11: the Worker's rollback target for a first deploy).
+ */
+type Entry = { op: Operation; tail: LogTail; watching?: boolean; known?: Promise<void>; settleKnown?: () => void };
 
 export type StartResult =
   | { kind: "started"; op: Operation }
@@ -39,6 +45,20 @@ export class Operations {
     // Also findable by the Worker's deploy_id (newest first) — the Worker knows that one for sure.
     const byDeploy = [...this.entries.values()].reverse().find((x) => x.op.deploy_id === idOrDeployId);
     return byDeploy && this.view(byDeploy);
+  }
+
+  /**
+   * The operation once it knows what ran before it: what the 202 answers. Waits at most
+   * ANSWER_WAIT_MS (a wedged daemon must not turn the answer into a Worker-side timeout).
+   */
+  async answer(id: string): Promise<Operation | undefined> {
+    const known = this.entries.get(id)?.known;
+    if (known) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([known, new Promise<void>((r) => (timer = setTimeout(r, ANSWER_WAIT_MS)))]);
+      clearTimeout(timer);
+    }
+    return this.get(id);
   }
 
   /** Starts an operation unless one runs; the same deploy_id + sha again returns the existing one. */
@@ -70,6 +90,7 @@ export class Operations {
       },
       tail: new LogTail(),
     };
+    entry.known = new Promise<void>((settle) => (entry.settleKnown = settle));
     this.entries.set(entry.op.id, entry);
     this.running = entry;
     this.forgetOld();
@@ -91,6 +112,7 @@ export class Operations {
 
   private finish(e: Entry, state: "converged" | "failed", why: string): void {
     if (e.op.state !== "running") return;
+    e.settleKnown?.();
     e.op.state = state;
     e.op.error = state === "failed" ? why : null;
     e.op.finished_at = new Date(this.clock()).toISOString();
@@ -109,6 +131,7 @@ export class Operations {
     for (const s of before) e.op.previous_images![s.Spec.Name] = s.Spec.TaskTemplate.ContainerSpec?.Image ?? "";
     e.op.running_sha_before = runningSha(Object.values(e.op.previous_images!));
     e.tail.push(`running before: ${before.length} services, sha ${e.op.running_sha_before ?? "unknown"}`);
+    e.settleKnown?.();
     // Pre-flight lint (issue 10), on the stack file and environment `docker stack deploy` will get.
     const env = { ...process.env, GIT_COMMIT: e.op.sha };
     const linted = await lintBeforeDeploy(config.lint ?? "strict", config.composeFile, { sha: e.op.sha, env }, (l) => e.tail.push(l));
