@@ -13,7 +13,7 @@ import { signAgentToken } from "../../src/protocol/agent-token";
 import { importCoordinatorKey } from "../../src/agent/auth";
 import type { Config } from "../../src/agent/config";
 import { Docker } from "../../src/agent/docker";
-import { Operations } from "../../src/agent/operations";
+import { ANSWER_WAIT_MS, Operations } from "../../src/agent/operations";
 import { createAgentServer } from "../../src/agent/server";
 import { start as startFakeAgent } from "../servers/agent.server";
 import { TEST_AGENT_PRIVATE_JWK, TEST_AGENT_PUBLIC_JWK } from "../bindings";
@@ -35,7 +35,7 @@ interface AgentUnderTest {
   restart(): Promise<void>;
   close(): Promise<void>;
 }
-type World = { slowPreflightMs?: number };
+type World = { slowPreflightMs?: number; /** real agent only: Swarm answers `service ls` this late */ slowSwarmMs?: number };
 
 async function signedCall(origin: string, prefix: string, method: "GET" | "POST", p: string, body?: unknown): Promise<Answer> {
   const text = body === undefined ? "" : JSON.stringify(body);
@@ -93,7 +93,7 @@ function standInDocker(dir: string, world: World): string {
     path.join(dir, "docker"),
     `#!/bin/sh
 case "$1 $2" in
-  "service ls") echo svc1; exit 0 ;;
+  "service ls") ${world.slowSwarmMs ? `sleep ${world.slowSwarmMs / 1000}; ` : ""}echo svc1; exit 0 ;;
   "service inspect") cat "${dir}/services.json"; exit 0 ;;
   "service ps") exit 0 ;;
   "image inspect"|"manifest inspect")
@@ -264,5 +264,16 @@ describe.each([
     expect(op.error).toContain(`image x/app:${MISSING} of service app not found`);
     // nothing runs any more: the next deploy is accepted at once
     expect((await a.call("POST", "/v1/deployments", { deploy_id: "d_next", sha: NEW })).status).toBe(202);
+  });
+});
+
+describe("the real agent alone", () => {
+  test("a Swarm too slow to say what runs does not hold the 202 past ANSWER_WAIT_MS (running_sha_before then null)", async () => {
+    const a = await realAgent({ slowSwarmMs: ANSWER_WAIT_MS + 4000 });
+    opened.push(a);
+    const r = await a.call("POST", "/v1/deployments", { deploy_id: "d_wedged", sha: NEW });
+    expect(r.status).toBe(202);
+    // answered before Swarm did: had it waited for the read, running_sha_before would be OLD
+    expect(operation(r)).toMatchObject({ state: "running", running_sha_before: null });
   });
 });
