@@ -15,11 +15,17 @@ import { Releases } from "./release";
 
 /** How often Swarm is asked while an operation runs. Swarm itself acts on 1 s+ health intervals. */
 export const POLL_INTERVAL_MS = 1000;
+/** Longest a 202 waits for Swarm's answer on what runs now; below the Worker's 5 s agent call timeout. */
+export const ANSWER_WAIT_MS = 3000;
 /** Finished operations kept for GET /v1/deployments/:id; older ones are forgotten (404). */
 export const OPERATIONS_KEPT = 50;
 
-/** `watching`: its stack deploy was submitted; only Swarm's convergence is being judged. */
-type Entry = { op: Operation; tail: LogTail; watching?: boolean };
+/**
+ * `watching`: its stack deploy was submitted; only Swarm's convergence is being judged.
+ * `known`: settles once `running_sha_before` was read from Swarm (or the operation ended), so the
+ * 202 can carry it (issue 11: the Worker's rollback target for a first deploy).
+ */
+type Entry = { op: Operation; tail: LogTail; watching?: boolean; known?: Promise<void>; settleKnown?: () => void };
 
 /** What the pre-flight settled: the stack file to deploy, where from, and with which environment. */
 export type PreflightContext = {
@@ -61,6 +67,20 @@ export class Operations {
     return byDeploy && this.view(byDeploy);
   }
 
+  /**
+   * The operation once it knows what ran before it: what the 202 answers. Waits at most
+   * ANSWER_WAIT_MS (a wedged daemon must not turn the answer into a Worker-side timeout).
+   */
+  async answer(id: string): Promise<Operation | undefined> {
+    const known = this.entries.get(id)?.known;
+    if (known) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([known, new Promise<void>((r) => (timer = setTimeout(r, ANSWER_WAIT_MS)))]);
+      clearTimeout(timer);
+    }
+    return this.get(id);
+  }
+
   /** Starts an operation unless one runs; the same deploy_id + sha again returns the existing one. */
   start(req: DeployRequest, requestId: string): StartResult {
     const same = [...this.entries.values()].reverse().find((e) => e.op.deploy_id === req.deploy_id && e.op.sha === req.sha);
@@ -90,6 +110,7 @@ export class Operations {
       },
       tail: new LogTail(),
     };
+    entry.known = new Promise<void>((settle) => (entry.settleKnown = settle));
     this.entries.set(entry.op.id, entry);
     this.running = entry;
     this.forgetOld();
@@ -127,6 +148,7 @@ export class Operations {
 
   private finish(e: Entry, state: "converged" | "failed", rawWhy: string): void {
     if (e.op.state !== "running") return;
+    e.settleKnown?.();
     const why = e.tail.redact(rawWhy);
     e.op.state = state;
     e.op.error = state === "failed" ? why : null;
@@ -201,6 +223,7 @@ export class Operations {
     for (const s of before) e.op.previous_images![s.Spec.Name] = s.Spec.TaskTemplate.ContainerSpec?.Image ?? "";
     e.op.running_sha_before = runningSha(Object.values(e.op.previous_images!));
     e.tail.push(`running before: ${before.length} services, sha ${e.op.running_sha_before ?? "unknown"}`);
+    e.settleKnown?.();
 
     const pf = await this.preflight(e, deadline);
     if (!pf.ok) return this.finish(e, "failed", pf.why);

@@ -115,7 +115,8 @@ export function createAgentServer(deps: AgentDeps): Server {
         throw new HttpError("conflict", `operation ${r.running.id} (deploy ${r.running.deploy_id}, sha ${r.running.sha}) is running`);
       }
       log("info", r.kind === "started" ? "operation started" : "operation retried", { rid, op: r.op.id, deploy_id: r.op.deploy_id, sha: r.op.sha });
-      return send(res, 202, r.op);
+      // issue 11: answered once the stack was read, so the 202 carries running_sha_before
+      return send(res, 202, (await deps.operations.answer(r.op.id)) ?? r.op);
     }
 
     const m = /^\/v1\/deployments\/([^/]{1,200})$/.exec(path);

@@ -4,8 +4,11 @@
 // otherwise, so the Worker's signing is really checked. Each test environment gets its own
 // scenario: agent_url http://127.0.0.1:P/s/<scenario>. Scripted with POST /__scenario/<id>;
 // GET /__requests/<id> lists what the Worker sent and what it was answered.
-// Like the real agent it runs one operation at a time (409 while one runs) and tells the probe
-// target (POST <probe_events_url> {event, sha}) when an operation starts and converges.
+// Like the real agent it runs one operation at a time (409 while one runs), lets a rollback
+// (`supersede: true`) take over an operation past its pre-flight, answers what ran before inside
+// the 202, and tells the probe target (POST <probe_events_url> {event, sha}) when an operation's
+// stack deploy starts and when it converges. test/node/agent-contract.test.ts holds it to the
+// real agent's answers.
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { importJWK, jwtVerify } from "jose";
@@ -33,6 +36,8 @@ export async function start(): Promise<StartedServer> {
   const seenJti = new Set<string>();
   let nextOp = 1;
   let origin = "";
+  /** Operations whose stack deploy was submitted (only Swarm's convergence is awaited). */
+  const watching = new WeakSet<Operation>();
 
   async function verify(req: http.IncomingMessage, path: string, raw: Buffer): Promise<string> {
     const m = /^Bearer (.+)$/.exec(req.headers.authorization ?? "");
@@ -74,8 +79,18 @@ export async function start(): Promise<StartedServer> {
     };
     s.ops.push(op);
     s.running = op;
-    if (script.stage !== "preflight") notify(s, "started", sha);
+    // Pre-flight, then the stack deploy is submitted: from then on Swarm swaps tasks ("started")
+    // and a rollback may supersede the operation, as with the real agent.
+    const submitted = () => {
+      if (op.state !== "running" || script.stage === "preflight") return;
+      if (!script.omit_stage) op.stage = "deploy";
+      watching.add(op);
+      notify(s, "started", sha);
+    };
+    if (script.preflight_ms) setTimeout(submitted, script.preflight_ms).unref();
+    else submitted();
     setTimeout(() => {
+      if (op.state !== "running") return; // superseded meanwhile
       op.state = script.outcome;
       op.finished_at = new Date().toISOString();
       if (!script.omit_stage) op.stage = script.stage ?? "deploy";
@@ -138,15 +153,22 @@ export async function start(): Promise<StartedServer> {
         record(forced.status);
         return send(forced.status, forced.body);
       }
-      const { deploy_id, sha } = body as { deploy_id: string; sha: string };
+      const { deploy_id, sha, supersede } = body as { deploy_id: string; sha: string; supersede?: boolean };
       const same = [...s.ops].reverse().find((o) => o.deploy_id === deploy_id && o.sha === sha);
       if (same && (same === s.running || same.state !== "running")) {
         record(202);
         return send(202, same);
       }
       if (s.running) {
-        record(409);
-        return send(409, { error: { code: "conflict", message: `operation ${s.running.id} is running` } });
+        const running = s.running;
+        if (!supersede || !watching.has(running)) {
+          record(409);
+          return send(409, { error: { code: "conflict", message: `operation ${running.id} (deploy ${running.deploy_id}, sha ${running.sha}) is running` } });
+        }
+        running.state = "failed";
+        running.error = `superseded by deploy ${deploy_id} (sha ${sha}) before it converged`;
+        running.finished_at = new Date().toISOString();
+        s.running = null;
       }
       record(202);
       return send(202, startOp(s, deploy_id, sha));

@@ -10,6 +10,8 @@ export interface OpScript {
   stage?: "preflight" | "deploy";
   /** leave out `stage` (an agent that does not send it) */
   omit_stage?: boolean;
+  /** how long its pre-flight takes before the stack deploy is submitted (default 0); a rollback cannot supersede it before */
+  preflight_ms?: number;
   /** the pre-flight lint's findings the operation reports (issue 10) */
   lint?: LintFinding[];
 }
