@@ -157,6 +157,26 @@ describe("deploy-coordinator deploy, show, deploys, rollback", () => {
     expect((await cli(["show", deploy.id])).code).toBe(1);
   });
 
+  it("on a terminal: colours, and a progress line redrawn while following", async () => {
+    const { deploy } = json<{ deploy: Deploy }>(await cli(["--json", "deploy", "slow", "6666666666666666666666666666666666666666"]));
+    // util-linux `script` gives the CLI a pseudo-terminal for stdout and stderr
+    const r = await new Promise<Run>((resolve) => {
+      const child = spawn("script", ["-qec", `${JSON.stringify(process.execPath)} ${JSON.stringify(BUNDLE)} show ${deploy.id} --follow`, "/dev/null"], {
+        env: { PATH: process.env.PATH, TERM: "xterm", DEPLOY_COORDINATOR_URL: stack.url, DEPLOY_COORDINATOR_TOKEN: API_TOKEN, DC_MIN_POLL_MS: "100", DC_WAIT_SECONDS: "1" },
+      });
+      let stdout = "";
+      child.stdout.on("data", (d) => (stdout += d));
+      const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+      child.on("exit", (code) => {
+        clearTimeout(timer);
+        resolve({ code, stdout, stderr: "" });
+      });
+    });
+    expect(r.code, r.stdout).toBe(0);
+    expect(r.stdout).toMatch(/\r\x1b\[K\x1b\[33m(deploying|verifying)\x1b\[0m · probes \d+/); // the progress line
+    expect(r.stdout).toContain("\x1b[32msucceeded\x1b[0m");
+  });
+
   it("show --follow exits 1 when the deploy ends without succeeding", async () => {
     const r = await cli(["deploy", "broken", BAD, "--follow"]);
     expect(r.code, r.stdout).toBe(1);

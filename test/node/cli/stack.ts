@@ -3,7 +3,7 @@
 // 127.0.0.1. Environments: `app` (a release converges and verifies: succeeded), `slow` (the same,
 // taking a few seconds), `broken` (no agent answers: failed), `locks` (only locked and unlocked),
 // `parked` (the agent never converges within a test run, so a later deploy stays queued).
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -81,7 +81,9 @@ export async function startCliStack(): Promise<CliStack> {
     });
     return { url: worker.url, stateDir, stop };
   } catch (e) {
+    const log = path.join(stateDir, "worker.log");
+    const tail = existsSync(log) ? readFileSync(log, "utf8").slice(-2_000) : "(no log)";
     await stop();
-    throw e;
+    throw new Error(`${(e as Error).message}\n--- worker.log (tail) ---\n${tail}`);
   }
 }
