@@ -317,8 +317,6 @@ function defaultActor(): string | undefined {
   }
 }
 
-if (process.env.DEPLOY_COORDINATOR_CLI_NO_MAIN !== "1") {
-  run(process.argv).then((code) => {
-    process.exitCode = code;
-  });
-}
+run(process.argv).then((code) => {
+  process.exitCode = code;
+});

@@ -142,7 +142,7 @@ describe("deploy-coordinator deploy, show, deploys, rollback", () => {
     const followed = await cli(["--json", "show", deploy.id, "--follow"]);
     expect(followed.code, followed.stderr).toBe(0);
     expect(json<{ deploy: Deploy }>(followed).deploy.status).toBe("succeeded");
-    expect(followed.stderr).toMatch(/status: \w+ → succeeded/); // with --json the progress goes to stderr
+    expect(followed.stderr).toContain("verifying → succeeded — verified"); // with --json the log lines go to stderr
   });
 
   it("cancel <id> cancels a queued deploy, and show then exits 1", async () => {
@@ -173,7 +173,7 @@ describe("deploy-coordinator deploy, show, deploys, rollback", () => {
       });
     });
     expect(r.code, r.stdout).toBe(0);
-    expect(r.stdout).toMatch(/\r\x1b\[K\x1b\[33m(deploying|verifying)\x1b\[0m · probes \d+/); // the progress line
+    expect(r.stdout).toMatch(/\r\x1b\[K\x1b\[33m(queued|deploying|verifying)\x1b\[0m · probes \d+/); // the progress line
     expect(r.stdout).toContain("\x1b[32msucceeded\x1b[0m");
   });
 
