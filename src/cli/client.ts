@@ -34,11 +34,27 @@ interface ErrorBody {
   error?: { code?: string; message?: string };
 }
 
+/** A GET that fails on the way (network, 5xx) is tried this many times in all; a POST only once (it is not idempotent). */
+const GET_ATTEMPTS = 3;
+const GET_RETRY_MS = 1_000;
+
 export class Coordinator {
   constructor(readonly conn: Connection) {}
 
   /** A request that needs the API token: refused locally (exit 2) when none is configured. */
-  async call<T>(method: string, path: string, o: { body?: unknown; auth?: boolean; timeoutMs?: number } = {}): Promise<T> {
+  async call<T>(method: string, path: string, o: { body?: unknown; auth?: boolean; timeoutMs?: number; attempts?: number } = {}): Promise<T> {
+    const attempts = o.attempts ?? (method === "GET" ? GET_ATTEMPTS : 1);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.once<T>(method, path, o);
+      } catch (e) {
+        if (!(e instanceof TransientError) || attempt >= attempts) throw e;
+        await new Promise((r) => setTimeout(r, GET_RETRY_MS * attempt));
+      }
+    }
+  }
+
+  private async once<T>(method: string, path: string, o: { body?: unknown; auth?: boolean; timeoutMs?: number }): Promise<T> {
     const auth = o.auth ?? true;
     if (auth && !this.conn.token) throw new CliError(`no API token: set ${ENV_TOKEN} (the Worker's API_TOKEN) or pass --token`, EXIT.usage);
     const headers: Record<string, string> = { accept: "application/json" };

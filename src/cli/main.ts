@@ -237,7 +237,7 @@ AGENT_COORDINATOR_PUBLIC_KEY=${JSON.stringify(pair.public)}`);
       io.err.write(`\r\x1b[K${paint(errStyle, statusPaint(d.status), d.status)} · ${probeLine(d)} · ${Math.round((Date.now() - started) / 1000)} s`);
       shown = true;
     };
-    const read = async (id: string, wait: number, timeout: number) => (await c.call<{ deploy: DeployWire }>("GET", `/v1/deploys/${encodeURIComponent(id)}?wait=${wait}`, { timeoutMs: timeout })).deploy;
+    const read = async (id: string, wait: number, timeout: number) => (await c.call<{ deploy: DeployWire }>("GET", `/v1/deploys/${encodeURIComponent(id)}?wait=${wait}`, { timeoutMs: timeout, attempts: 1 })).deploy;
     draw(deploy);
     const r = await followDeploy(deploy, { deadline: Date.now() + timeoutMs, read, log, onRead: draw, waitSeconds: num(io.env.DC_WAIT_SECONDS, 20), minPollMs: num(io.env.DC_MIN_POLL_MS, 1_000), retryBaseMs: num(io.env.DC_RETRY_BASE_MS, 2_000) });
     clear();
@@ -317,8 +317,6 @@ function defaultActor(): string | undefined {
   }
 }
 
-if (process.env.DEPLOY_COORDINATOR_CLI_NO_MAIN !== "1") {
-  run(process.argv).then((code) => {
-    process.exitCode = code;
-  });
-}
+run(process.argv).then((code) => {
+  process.exitCode = code;
+});

@@ -142,7 +142,7 @@ describe("deploy-coordinator deploy, show, deploys, rollback", () => {
     const followed = await cli(["--json", "show", deploy.id, "--follow"]);
     expect(followed.code, followed.stderr).toBe(0);
     expect(json<{ deploy: Deploy }>(followed).deploy.status).toBe("succeeded");
-    expect(followed.stderr).toMatch(/status: \w+ → succeeded/); // with --json the progress goes to stderr
+    expect(followed.stderr).toContain("verifying → succeeded — verified"); // with --json the log lines go to stderr
   });
 
   it("cancel <id> cancels a queued deploy, and show then exits 1", async () => {
@@ -155,6 +155,26 @@ describe("deploy-coordinator deploy, show, deploys, rollback", () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout.trim()).toBe(`${deploy.id}: cancelled`);
     expect((await cli(["show", deploy.id])).code).toBe(1);
+  });
+
+  it("on a terminal: colours, and a progress line redrawn while following", async () => {
+    const { deploy } = json<{ deploy: Deploy }>(await cli(["--json", "deploy", "slow", "6666666666666666666666666666666666666666"]));
+    // util-linux `script` gives the CLI a pseudo-terminal for stdout and stderr
+    const r = await new Promise<Run>((resolve) => {
+      const child = spawn("script", ["-qec", `${JSON.stringify(process.execPath)} ${JSON.stringify(BUNDLE)} show ${deploy.id} --follow`, "/dev/null"], {
+        env: { PATH: process.env.PATH, TERM: "xterm", DEPLOY_COORDINATOR_URL: stack.url, DEPLOY_COORDINATOR_TOKEN: API_TOKEN, DC_MIN_POLL_MS: "100", DC_WAIT_SECONDS: "1" },
+      });
+      let stdout = "";
+      child.stdout.on("data", (d) => (stdout += d));
+      const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+      child.on("exit", (code) => {
+        clearTimeout(timer);
+        resolve({ code, stdout, stderr: "" });
+      });
+    });
+    expect(r.code, r.stdout).toBe(0);
+    expect(r.stdout).toMatch(/\r\x1b\[K\x1b\[33m(queued|deploying|verifying)\x1b\[0m · probes \d+/); // the progress line
+    expect(r.stdout).toContain("\x1b[32msucceeded\x1b[0m");
   });
 
   it("show --follow exits 1 when the deploy ends without succeeding", async () => {

@@ -1,9 +1,9 @@
 // A real local coordinator for the CLI tests: the Worker under `wrangler dev` (local D1, real
 // alarms), the scriptable fake agent and probe target of the Worker suite (test/servers/), all on
 // 127.0.0.1. Environments: `app` (a release converges and verifies: succeeded), `slow` (the same,
-// taking a few seconds), `broken` (no agent answers: failed), `locks` (only locked and unlocked),
+// taking several seconds), `broken` (no agent answers: failed), `locks` (only locked and unlocked),
 // `parked` (the agent never converges within a test run, so a later deploy stays queued).
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -63,7 +63,7 @@ export async function startCliStack(): Promise<CliStack> {
       lock_after_rollback: false,
       _after_ms: afterMs,
     });
-    const environments: Record<string, ReturnType<typeof env> | Record<string, unknown>> = { app: env("app", 300), slow: env("slow", 4_000), locks: env("locks", 300), parked: env("parked", 600_000) };
+    const environments: Record<string, ReturnType<typeof env> | Record<string, unknown>> = { app: env("app", 300), slow: env("slow", 8_000), locks: env("locks", 300), parked: env("parked", 600_000) };
     for (const [name, e] of Object.entries(environments)) {
       await script(`${agent.info.url}/__scenario/${name}`, { running_sha_before: SHA_BEFORE, probe_events_url: `${probe.info.url}/__event/${name}`, ops: { "*": { outcome: "converged", after_ms: e._after_ms } } });
       await script(`${probe.info.url}/__scenario/${name}`, { version: null });
@@ -81,7 +81,9 @@ export async function startCliStack(): Promise<CliStack> {
     });
     return { url: worker.url, stateDir, stop };
   } catch (e) {
+    const log = path.join(stateDir, "worker.log");
+    const tail = existsSync(log) ? readFileSync(log, "utf8").slice(-2_000) : "(no log)";
     await stop();
-    throw e;
+    throw new Error(`${(e as Error).message}\n--- worker.log (tail) ---\n${tail}`);
   }
 }
