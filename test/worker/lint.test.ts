@@ -4,7 +4,7 @@ import { SELF, env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { LintFinding } from "../../src/protocol/agent";
 import { loadConfig } from "../../src/worker/config";
-import { notifyDeploy } from "../../src/worker/integrations/slack";
+import { notifyDeploy } from "../../src/worker/slack/notify";
 import { getDeploy } from "../../src/worker/store/deploys";
 import { lintFindingsOf, lintMarkOf } from "../../src/worker/store/lint";
 import { markStmt } from "../../src/worker/store/marks";

@@ -12,8 +12,8 @@ import { constantTimeEqual } from "../auth/crypto";
 import { SESSION_TTL_MS, isRevoked, issueSession, revokeSession, verifySession } from "../auth/session";
 import { marksOf } from "../store/marks";
 import { deployPageData, environmentOverviews, sampleBuckets } from "../store/pages";
-import { TIMELINE_WIDTH, renderDeploy, renderIndex, renderLogin, renderNotFound, timelineRange } from "../views/pages";
-import { bucketLayout, plotWidthFor } from "../views/timeline";
+import { TIMELINE_WIDTH, pageLayout, timelineRange } from "../timeline/layout";
+import { renderDeploy, renderIndex, renderLogin, renderNotFound } from "../views/pages";
 
 export const pages = newApp();
 
@@ -96,7 +96,7 @@ pages.get("/deploys/:id", requirePageAuth, async (c) => {
   if (!data) return html(c, renderNotFound(`No deploy ${id}.`), 404);
   const range = timelineRange(data.deploy, data.probes, marksOf(data.deploy, data.events), Date.now());
   const urls = config.ENVIRONMENTS[data.deploy.environment]?.probes.map((p) => p.url);
-  const bucketing = await sampleBuckets(c.env.DB, id, { ...range, ...bucketLayout(range.from, range.to, plotWidthFor(TIMELINE_WIDTH)), urls });
+  const bucketing = await sampleBuckets(c.env.DB, id, { ...pageLayout(range), urls });
   return html(c, renderDeploy({ repository: config.GITHUB_REPOSITORY, data, bucketing, range, width: TIMELINE_WIDTH }));
 });
 

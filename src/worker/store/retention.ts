@@ -8,8 +8,7 @@
 import { environmentConfig, loadConfig } from "../config";
 import { WEBHOOK_CLOCK_SKEW_MS, WEBHOOK_MAX_AGE_MS } from "../routes/webhook";
 import { TRIGGER_ID_TTL_MS } from "../slack/handle";
-import { TIMELINE_WIDTH, timelineRange } from "../views/pages";
-import { bucketLayout, plotWidthFor } from "../views/timeline";
+import { pageLayout, timelineRange } from "../timeline/layout";
 import { marksOf } from "./marks";
 import { FAILED_SAMPLES_LISTED, type StoredBuckets, type BucketTuple, deployPageData, sampleBucketRowsStmt } from "./pages";
 
@@ -96,7 +95,7 @@ export async function reduceDeploy(db: D1Database, id: string, now: number, urls
   const data = await deployPageData(db, id);
   if (!data) return null;
   const range = timelineRange(data.deploy, data.probes, marksOf(data.deploy, data.events), now);
-  const layout = { ...range, ...bucketLayout(range.from, range.to, plotWidthFor(TIMELINE_WIDTH)), urls: urlsOf?.(data.deploy.environment) };
+  const layout = { ...pageLayout(range), urls: urlsOf?.(data.deploy.environment) };
   const rows = (await sampleBucketRowsStmt(db, id, layout).raw()) as BucketTuple[];
   const stored: StoredBuckets = { from: layout.from, to: layout.to, bucketMs: layout.bucketMs, bucketCount: layout.bucketCount, rows };
   const p = data.probes;

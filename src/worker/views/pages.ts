@@ -1,13 +1,13 @@
 // Server-rendered HTML of the pages: the overview (/), one deploy (/deploys/:id), the login form.
 // Template strings with esc() around every value that came from outside; no scripts, no build step.
 import { ACTIVE_STATUSES } from "../rollout/state";
-import type { DeployRow } from "../store/deploys";
-import type { DeployPageData, EnvironmentOverview, ProbeSummary } from "../store/pages";
-import { markNameOf, marksOf, type Mark } from "../store/marks";
+import type { DeployPageData, EnvironmentOverview } from "../store/pages";
+import { markNameOf, marksOf } from "../store/marks";
 import { commitUrl, esc, safeHref, shortSha } from "./escape";
 import { type Bucketing, outcomeClass, renderBuckets } from "./timeline";
 import { lintFindingsOf } from "../store/lint";
 import { lintSection } from "./lint";
+export { TIMELINE_WIDTH, timelineRange } from "../timeline/layout";
 
 const CSS = `
 body{font:14px/1.45 system-ui,sans-serif;margin:0;color:#24292f;background:#f6f8fa}
@@ -123,7 +123,6 @@ export interface DeployView {
 }
 
 /** Width of the probe picture in px (the page scrolls it horizontally on narrow screens). */
-export const TIMELINE_WIDTH = 1200;
 
 export function renderDeploy(v: DeployView): string {
   const { deploy: d, events, probes, failed } = v.data;
@@ -186,16 +185,6 @@ ${
   return layout({ title: `Deploy ${d.id}`, body, refreshSeconds: active ? 3 : undefined, signedIn: true });
 }
 
-/** The x axis of the probe picture: from the first sample or mark to the verdict (or now). */
-export function timelineRange(d: DeployRow, probes: Pick<ProbeSummary, "firstAt" | "lastAt">, marks: Mark[], now: number): { from: number; to: number } {
-  const starts = [d.agent_requested_at, probes.firstAt, ...marks.map((m) => m.at)].filter((t): t is number => typeof t === "number");
-  const ends = [probes.lastAt, d.finished_at, ...marks.map((m) => m.at)].filter((t): t is number => typeof t === "number");
-  const from = starts.length ? Math.min(...starts) : d.created_at;
-  let to = ends.length ? Math.max(...ends) : from;
-  if (!d.finished_at && d.status !== "queued") to = Math.max(to, Math.min(now, from + 24 * 3_600_000));
-  const pad = Math.max(250, Math.round((to - from) * 0.01));
-  return { from: Math.floor(from - pad), to: Math.ceil(Math.max(to + pad, from + 1_000)) };
-}
 
 // ---------------------------------------------------------------------------------------------
 

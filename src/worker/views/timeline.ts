@@ -7,6 +7,7 @@
 // pixel); a bucket takes the colour of its worst sample, and failing buckets are drawn last and at
 // least MIN_FAIL_PX wide, so a single 502 among thousands of OK samples stays visible.
 import { esc } from "./escape";
+import { PLOT_PAD_X, plotWidthFor } from "../timeline/layout";
 import {
   type Bucket,
   type Bucketing,
@@ -22,6 +23,7 @@ import {
 
 // the model, re-exported for the pages and tests that import it from here
 export * from "../timeline/buckets";
+export { plotWidthFor } from "../timeline/layout";
 
 const MIN_FAIL_PX = 2;
 
@@ -34,13 +36,9 @@ export const OUTCOME_CLASSES: { cls: OutcomeClass; label: string; color: string 
   { cls: "timeout", label: "timeout", color: "#8c959f" },
 ];
 const COLOR = Object.fromEntries(OUTCOME_CLASSES.map((o) => [o.cls, o.color])) as Record<OutcomeClass, string>;
-/** The plot's width in px for a picture `width` px wide. */
-export function plotWidthFor(width: number): number {
-  return Math.max(320, Math.round(width)) - 2 * PAD_X;
-}
 
 // Layout (px)
-const PAD_X = 12;
+const PAD_X = PLOT_PAD_X;
 const MARK_ROW_H = 13;
 const MARK_ROWS = 3;
 const TOP = 8 + MARK_ROWS * MARK_ROW_H + 18; // mark labels, then the phase labels

@@ -3,7 +3,7 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../../src/worker/config";
-import { notifyDeploy } from "../../../src/worker/integrations/slack";
+import { notifyDeploy } from "../../../src/worker/slack/notify";
 import { type DeployRow, getDeploy } from "../../../src/worker/store/deploys";
 import { insertDeploy, received, responseUrl, scriptCommit, slash, slackUrl, uniqueSha, waitForMessages } from "./helpers";
 
