@@ -11,6 +11,7 @@ import { slack } from "./routes/slack";
 import { status } from "./routes/status";
 import { pages } from "./routes/pages";
 import { watchdog } from "./rollout/watchdog";
+import { monitors } from "./routes/monitors"; // monitor alerts in (issue 13)
 
 export { EnvironmentCoordinator } from "./rollout/coordinator";
 
@@ -30,6 +31,7 @@ app.route("/v1/deploys", deploys);
 app.route("/v1/environments", environments);
 app.route("/v1/github/webhook", webhook);
 app.route("/v1/slack/commands", slack);
+app.route("/v1/monitors", monitors); // monitor alerts in (issue 13)
 app.route("/", status);
 app.route("/", pages);
 
