@@ -88,9 +88,16 @@ export async function start(): Promise<StartedServer> {
     { id: "uptimerobot-main", provider: "uptimerobot", secret: MONITOR_SECRETS.token, environments: ["monitors-idle"] },
     { id: "kuma-main", provider: "uptime_kuma", secret: MONITOR_SECRETS.token, environments: ["monitors-idle"] },
     { id: "generic-main", provider: "generic", secret: MONITOR_SECRETS.token, environments: ["monitors-idle", "monitors-idle-2"] },
+    // the bake tests' monitors (test/environments/bake.ts), one per environment
+    { id: "bk-confirm", provider: "checkly", secret: MONITOR_SECRETS.checkly, environments: ["bk-confirm"] },
+    { id: "bk-unconfirmed", provider: "generic", secret: MONITOR_SECRETS.token, environments: ["bk-unconfirmed"] },
+    { id: "bk-trust", provider: "generic", secret: MONITOR_SECRETS.token, environments: ["bk-trust"], trust: true },
+    { id: "bk-before", provider: "generic", secret: MONITOR_SECRETS.token, environments: ["bk-before"] },
   ];
+  // deploy events of one bake environment go to a verifying receiver (the others send none)
+  const eventWebhooks = [{ url: `${url}/events/bk-events`, secret: EVENT_SECRET, environments: ["bk-events"] }];
   return {
-    info: { url, eventSecret: EVENT_SECRET, grafanaToken: GRAFANA_TOKEN, monitorSecrets: MONITOR_SECRETS, bindings: { MONITORS: JSON.stringify(monitors) } },
+    info: { url, eventSecret: EVENT_SECRET, grafanaToken: GRAFANA_TOKEN, monitorSecrets: MONITOR_SECRETS, bindings: { MONITORS: JSON.stringify(monitors), EVENT_WEBHOOKS: JSON.stringify(eventWebhooks) } },
     close: () => new Promise((r) => server.close(() => r())),
   };
 }

@@ -29,6 +29,11 @@ type Item =
   | { kind: "webhook"; id: string; url: string; body: string; deploy_id: string; attempts: number; next_at: number }
   | { kind: "grafana"; id: string; op: "start" | "verdict"; deploy_id: string; time: number; time_end: number | null; tags: string[]; text: string; attempts: number; next_at: number };
 
+/** Whether anything would receive events (saves the engine a D1 read per transition when not). */
+export function hasEventReceivers(config: Config): boolean {
+  return config.EVENT_WEBHOOKS.length > 0 || !!(config.GRAFANA_URL && config.GRAFANA_TOKEN);
+}
+
 /**
  * Queues the events of one transition (the deploy as it is after it). Call it right after the
  * transition was persisted; calling it twice for the same status queues nothing new.

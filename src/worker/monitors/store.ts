@@ -7,7 +7,7 @@ import type { Monitor } from "./config";
 /** Statuses in which a down alert votes on the rollout (DESIGN: verifying, baking, rolling_back). */
 export const VOTING_STATUSES = ["verifying", "baking", "rolling_back"] as const;
 
-export const ALERT_OUTCOMES = ["recovery", "not_a_vote", "no_rollout", "before_deploy", "confirming", "tripped", "trusted", "unconfirmed"] as const;
+export const ALERT_OUTCOMES = ["recovery", "not_a_vote", "no_rollout", "before_deploy", "confirming", "tripped", "trusted", "unconfirmed", "not_counted"] as const;
 export type AlertOutcome = (typeof ALERT_OUTCOMES)[number];
 
 export const AlertRowSchema = z.object({

@@ -2,13 +2,13 @@
 // what to write with the transition (D1 rows in the same guarded batch) and what to do after it
 // (effects); rollout/apply.ts's applyTransition() persists the one and then runs the other.
 
-export const ACTIVE_STATUSES = ["queued", "deploying", "verifying", "rolling_back"] as const;
+export const ACTIVE_STATUSES = ["queued", "deploying", "verifying", "baking", "rolling_back"] as const;
 export const TERMINAL_STATUSES = ["succeeded", "failed", "rolled_back", "rollback_failed", "superseded", "cancelled"] as const;
 export const STATUSES = [...ACTIVE_STATUSES, ...TERMINAL_STATUSES] as const;
 export type Status = (typeof STATUSES)[number];
 export type ActiveStatus = (typeof ACTIVE_STATUSES)[number];
-/** deploying, verifying, rolling_back: a rollout holds the environment. */
-export const IN_FLIGHT_STATUSES = ["deploying", "verifying", "rolling_back"] as const;
+/** deploying, verifying, baking, rolling_back: a rollout holds the environment. */
+export const IN_FLIGHT_STATUSES = ["deploying", "verifying", "baking", "rolling_back"] as const;
 
 export function isTerminal(s: Status): boolean {
   return (TERMINAL_STATUSES as readonly string[]).includes(s);
@@ -28,6 +28,9 @@ export const RULE_IDS = [
   "cancelled",
   "superseded",
   "watchdog",
+  // bake window and monitor alerts (issue 13)
+  "bake_max_failed_probes",
+  "monitor_alert",
 ] as const;
 export type RuleId = (typeof RULE_IDS)[number];
 export type ReasonPhase = "deploying" | "verifying" | "baking" | "rolling_back";
@@ -55,8 +58,10 @@ export type DeployEvent =
   | { type: "agent_accepted"; operation_id: string }
   /** nothing changed: the agent refused, was unreachable, or its image pre-flight failed */
   | { type: "not_deployed"; reason: string; reason_data?: ReasonData }
-  /** soak window clean, version confirmed */
+  /** soak window clean, version confirmed (→ baking when the environment bakes, else succeeded) */
   | { type: "verified" }
+  /** the bake window passed clean, or a newer deploy request cut it short (the reason says so) */
+  | { type: "baked"; reason?: string }
   /** a rule tripped after the agent was asked to deploy (probes, agent failed, version, timeout) */
   | { type: "rule_tripped"; reason: string; reason_data?: ReasonData; rollback_sha: string | null; auto_rollback: boolean }
   /** the rollback converged, its soak window was clean and the old SHA is served */
@@ -81,6 +86,8 @@ export interface DeployState {
   lock_after_rollback?: boolean;
   /** where the automatic rollback went: verified again once the rollback is */
   rollback_sha?: string | null;
+  /** set by the rollout engine: the environment has a bake window (bake_seconds > 0) */
+  bake?: boolean;
 }
 
 export type TransitionResult =
@@ -113,12 +120,22 @@ export function transition(d: DeployState, e: DeployEvent): TransitionResult {
         case "agent_accepted":
           return d.status === "deploying" ? done("verifying", null, [], [{ type: "notify" }]) : refuse(d, e);
         case "verified":
-          return d.status === "verifying"
-            ? done("succeeded", "verified", [{ type: "set_verified", sha: d.sha }], [{ type: "github_status", state: "success" }, { type: "release_environment" }, { type: "notify" }])
-            : refuse(d, e);
+          if (d.status !== "verifying") return refuse(d, e);
+          // the bake: the release serves, the previous verified SHA stays the rollback target
+          if (d.bake) return done("baking", null, [], [{ type: "github_status", state: "in_progress" }, { type: "notify" }]);
+          return done("succeeded", "verified", [{ type: "set_verified", sha: d.sha }], [{ type: "github_status", state: "success" }, { type: "release_environment" }, { type: "notify" }]);
         // nothing changed: refused or unreachable agent (deploying), failed pre-flight (verifying)
         case "not_deployed":
           return done("failed", e.reason, [], [{ type: "github_status", state: "error" }, { type: "release_environment" }, { type: "notify" }]);
+        case "rule_tripped":
+          return tripped(d, e);
+        default:
+          return refuse(d, e);
+      }
+    case "baking":
+      switch (e.type) {
+        case "baked":
+          return done("succeeded", e.reason ?? "verified; bake window passed", [{ type: "set_verified", sha: d.sha }], [{ type: "github_status", state: "success" }, { type: "release_environment" }, { type: "notify" }]);
         case "rule_tripped":
           return tripped(d, e);
         default:

@@ -4,18 +4,20 @@
 // (a redelivery is recognised by its dedupe key and counted once). A "down" alert during a
 // rollout that is verifying, baking or rolling back is a vote (202); anything else is recorded
 // and, outside a rollout, announced in Slack (200).
-import { newApp } from "../app";
+import { coordinator, newApp } from "../app";
 import { verifyMonitorRequest } from "../auth/monitors";
 import { ApiError, unauthorized } from "../errors";
 import { announceAlert } from "../monitors/announce";
 import type { MonitorAlert } from "../monitors/alert";
 import { parseAlert } from "../monitors/parse";
-import { type AlertOutcome, lastDeploy, recordAlert, votingRollout } from "../monitors/store";
+import { type AlertOutcome, lastDeploy, recordAlert, setAlertOutcome, votingRollout } from "../monitors/store";
 
 export interface AlertVerdict {
   environment: string;
   outcome: AlertOutcome | "duplicate";
   deploy_id: string | null;
+  /** the trip's reason, when the alert tripped the rollout */
+  reason?: string;
 }
 
 /** What an alert does in one environment, from the rollout in flight there (pure). */
@@ -57,12 +59,20 @@ export const monitors = newApp().post("/:id", async (c) => {
       verdicts.push({ environment, outcome: "duplicate", deploy_id });
       continue;
     }
+    if (outcome === "confirming" && deploy_id) {
+      // the coordinator confirms it with the environment's own probes, then trips or marks
+      const vote = { alert_id: rowId, monitor: monitor.id, provider: monitor.provider, trust: monitor.trust, check: alert.check, detail: alert.detail, started_at: alert.started_at };
+      const result = await coordinator(c.env, environment).monitorAlert(environment, vote, deploy_id);
+      if (result.outcome === "not_counted") await setAlertOutcome(c.env.DB, rowId, "not_counted");
+      verdicts.push({ environment, outcome: result.outcome, deploy_id, ...("reason" in result ? { reason: result.reason } : {}) });
+      continue;
+    }
     verdicts.push({ environment, outcome, deploy_id });
     if (outcome === "no_rollout" || (outcome === "recovery" && deploy_id === null)) {
       await announceAlert(config, monitor, environment, alert, await lastDeploy(c.env.DB, environment));
     }
   }
   console.log(JSON.stringify({ msg: "monitor alert", monitor: monitor.id, state: alert.state, check: alert.check, key: alert.dedupe_key, verdicts }));
-  const voted = verdicts.some((v) => v.outcome === "confirming");
+  const voted = verdicts.some((v) => v.outcome === "tripped" || v.outcome === "trusted" || v.outcome === "unconfirmed");
   return c.json({ monitor: monitor.id, state: alert.state, check: alert.check, environments: verdicts }, voted ? 202 : 200);
 });

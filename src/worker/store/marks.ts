@@ -27,6 +27,13 @@ export const MARKS = {
   rollback_first_failure: "rollback failure",
   /** the terminal status was written (succeeded, failed, rolled_back, rollback_failed) */
   verdict: "verdict",
+  // bake window and monitor alerts (issue 13)
+  /** a clean soak moved the deploy to baking */
+  bake_started: "bake started",
+  /** a monitor's down alert was confirmed by the burst (or trusted): the rollout trips */
+  monitor_alert: "monitor alert",
+  /** a monitor's down alert that the confirmation burst did not confirm: the rollout goes on */
+  monitor_alert_unconfirmed: "alert unconfirmed",
 } as const;
 
 export type MarkName = keyof typeof MARKS;

@@ -25,9 +25,10 @@ function deployRow(o: Partial<DeployRow> = {}): DeployRow {
     rollback_sha: null, rollback_operation_id: null, rollback_requested_at: null, rollback_converged_at: null,
     probes_total: 12, probes_failed: 0, first_failure_at: null, first_failure: null, version_confirmed_at: null,
     rollback_probes_total: 0, rollback_probes_failed: 0, rollback_first_failure_at: null, rollback_first_failure: null, rollback_version_confirmed_at: null,
+    bake_started_at: null, bake_ends_at: null, bake_probes_total: 0, bake_probes_failed: 0, bake_first_failure_at: null, bake_first_failure: null, bake_version_confirmed_at: null,
     github_deployment_id: null, notify_url: null, notify_count: 0, created_at: now - 6_000, updated_at: now, finished_at: null,
     ...o,
-  } as DeployRow;
+  };
 }
 
 /** Runs fn with the storage of a coordinator object nobody else uses (no alarm is ever set on it). */
