@@ -9,6 +9,7 @@
 //   DC_SHA               full commit SHA to deploy
 //   DC_AUDIENCE          OIDC audience (the Worker's GITHUB_OIDC_AUDIENCE), default deploy-coordinator
 //   DC_TIMEOUT_MINUTES   give up following after this long (default 20)
+//   DC_UNTIL             `done` (default: wait for the verdict) or `verified` (stop, green, once the deploy is baking)
 //   ACTIONS_ID_TOKEN_REQUEST_URL / ACTIONS_ID_TOKEN_REQUEST_TOKEN   set by the runner with `id-token: write`
 //   GITHUB_STEP_SUMMARY, GITHUB_OUTPUT   set by the runner
 //   DC_RETRY_BASE_MS, DC_POST_ATTEMPTS, DC_WAIT_SECONDS, DC_MIN_POLL_MS   tuning (tests shorten them)
@@ -41,6 +42,8 @@ function config(env = process.env) {
     sha,
     audience: env.DC_AUDIENCE || "deploy-coordinator",
     timeoutMs: num("DC_TIMEOUT_MINUTES", 20) * 60_000,
+    // bake window (issue 13): `verified` stops following at `baking` (the soak passed; the bake goes on)
+    until: until(env.DC_UNTIL),
     tokenUrl: env.ACTIONS_ID_TOKEN_REQUEST_URL,
     tokenRequestToken: env.ACTIONS_ID_TOKEN_REQUEST_TOKEN,
     summaryFile: env.GITHUB_STEP_SUMMARY,
@@ -54,6 +57,12 @@ function config(env = process.env) {
 }
 
 class UsageError extends Error {}
+
+function until(value) {
+  const v = value || "done";
+  if (v !== "done" && v !== "verified") throw new UsageError(`until must be done or verified, got ${JSON.stringify(value)}`);
+  return v;
+}
 /** A failure worth another attempt: network error, 429, 5xx. */
 class TransientError extends Error {}
 
@@ -150,7 +159,7 @@ async function follow(cfg, deploy, deadline) {
   let failures = 0;
   let lastGetAt = 0;
   printEvents(deploy);
-  while (!TERMINAL.has(deploy.status)) {
+  while (!TERMINAL.has(deploy.status) && !(cfg.until === "verified" && deploy.status === "baking")) {
     if (Date.now() >= deadline) return { deploy, timedOut: true };
     const since = Date.now() - lastGetAt;
     if (since < cfg.minPollMs) await sleep(Math.min(cfg.minPollMs - since, Math.max(0, deadline - Date.now())));
@@ -259,7 +268,7 @@ export async function main(env = process.env) {
   log(`verdict: ${deploy.status}${deploy.reason ? ` — ${deploy.reason}` : ""}`);
   log(probeLine(deploy));
   writeSummary(cfg, deploy, null);
-  if (deploy.status !== "succeeded") {
+  if (deploy.status !== "succeeded" && !(cfg.until === "verified" && deploy.status === "baking")) {
     console.log(`::error::deploy ${deploy.id} ended ${deploy.status}${deploy.reason ? `: ${deploy.reason}` : ""}`);
     return 1;
   }

@@ -101,6 +101,7 @@ export function marksOf(d: DeployRow, events: EventRow[]): Mark[] {
     ["converged", d.converged_at],
     ["version_confirmed", d.version_confirmed_at],
     ["first_failure", d.first_failure_at],
+    ["bake_started", d.bake_started_at],
     ["rollback_requested", d.rollback_requested_at],
     ["rollback_converged", d.rollback_converged_at],
     ["rollback_first_failure", d.rollback_first_failure_at],
