@@ -14,7 +14,7 @@ export function alertMessage(config: Config, m: Pick<Monitor, "id" | "provider">
   const lines = [head];
   if (alert.detail) lines.push(`> ${esc(alert.detail)}`);
   if (down) {
-    lines.push("No rollout is in progress, so nothing was rolled back.");
+    lines.push("No rollout is being verified or baked, so nothing was rolled back.");
     if (last) {
       lines.push(
         `Deployed last: ${commitLink(config, last.sha)} (${esc(last.status.replace("_", " "))}${last.finished_at ? ` ${when(last.finished_at)}` : ""}, ${deployLink(config, last.id, "deploy")})` +

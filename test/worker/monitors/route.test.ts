@@ -75,7 +75,7 @@ describe("outside a rollout", () => {
     expect(rows).toMatchObject([{ environment: "monitors-idle", outcome: "no_rollout", state: "down", check_name: `Homepage ${result}` }]);
     const posts = (await receivedAt<{ body: { text: string } }>(slackUrl, "/incoming")).filter((p) => p.body.text?.includes(result));
     expect(posts).toHaveLength(1);
-    expect(posts[0].body.text).toContain("No rollout is in progress");
+    expect(posts[0].body.text).toContain("nothing was rolled back");
     expect(posts[0].body.text).toContain(sha.slice(0, 7));
     expect(posts[0].body.text).toContain("/deploy rollback monitors-idle");
   });
