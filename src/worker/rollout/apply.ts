@@ -31,7 +31,7 @@ type Decided = Extract<TransitionResult, { ok: true }>;
  */
 export function transitionWrites(db: D1Database, deploy: DeployRow, decided: Decided, options: ApplyOptions, now: number): D1PreparedStatement[] {
   const actor = options.actor ?? ACTOR;
-  const stmts = transitionStmts(db, { id: deploy.id, from: deploy.status, to: decided.next, reason: decided.reason, actor, now, terminal: isTerminal(decided.next), fields: options.fields, data: options.data });
+  const stmts = transitionStmts(db, { id: deploy.id, from: deploy.status, to: decided.next, reason: decided.reason, reasonData: decided.reason_data, actor, now, terminal: isTerminal(decided.next), fields: options.fields, data: options.data });
   const guard = { deployId: deploy.id, status: decided.next, at: now };
   for (const write of decided.writes) {
     if (write.type === "set_verified") stmts.push(...setVerifiedIfStmts(db, deploy.environment, write.sha, guard));
@@ -120,7 +120,7 @@ export async function runEffects(host: RolloutHost, invocation: Invocation, depl
           break;
         case "notify": {
           const deploy = await getDeploy(host.db, deployId);
-          if (deploy) await notifyDeploy(host.config(), host.db, deploy);
+          if (deploy) await notifyDeploy(host.config(), host.db, deploy, Date.now(), invocation);
           break;
         }
       }

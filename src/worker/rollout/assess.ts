@@ -43,6 +43,11 @@ export interface Observations {
   lastRoundAt: number;
   /** the slice is over: the end-of-slice rules (soak, timeout) may decide */
   complete: boolean;
+  /**
+   * While deploying, where the deploy request stands: "busy" (the agent answered 409: it took
+   * nothing), "unanswered" (a request may have reached it without an answer), null (neither).
+   */
+  request?: "busy" | "unanswered" | null;
 }
 
 /** The slice's observations folded over the track: what the rules read. */
@@ -110,7 +115,9 @@ export const rollbackFailedReason = (rolloutReason: string | null, why: string) 
  * agent said ran before) or, on the rollback's own track, the rollback has failed.
  */
 export function tripped(track: Track, cfg: Pick<AssessConfig, "auto_rollback">, why: string, data: ReasonData, runningBefore: string | null = null): DeployEvent {
-  if (track.name === "rollback") return { type: "rollback_tripped", reason: rollbackFailedReason(track.reason, why), reason_data: data };
+  if (track.name === "rollback") {
+    return { type: "rollback_tripped", reason: rollbackFailedReason(track.reason, why), reason_data: { ...data, ...(track.reasonData ? { cause: track.reasonData } : {}) } };
+  }
   const target = cfg.auto_rollback ? (track.previousSha ?? runningBefore) : null;
   return { type: "rule_tripped", reason: why, reason_data: data, rollback_sha: target, auto_rollback: cfg.auto_rollback };
 }
@@ -178,8 +185,13 @@ const versionNotServed: Rule = {
 const timeout: Rule = {
   id: "rollout_timeout_seconds",
   atEnd: true,
-  decide: ({ track, seen, cfg, now }) => {
+  decide: ({ track, seen, obs, cfg, now }) => {
     if (!timedOut(track.startedAt, now, cfg)) return null;
+    if (track.phase === "deploying" && obs.request === "busy") {
+      // the agent stayed busy with an earlier operation and never took the request: nothing changed
+      const reason = `agent busy (409) with an earlier operation until rollout_timeout_seconds ${cfg.rollout_timeout_seconds} passed; nothing was changed`;
+      return { type: "not_deployed", reason, reason_data: { rule: "agent_refused", phase: "deploying", status: 409, timeout_seconds: cfg.rollout_timeout_seconds } };
+    }
     const where = track.phase === "deploying" ? "before the agent accepted" : seen.convergedAt === null ? "before the agent reported convergence" : "during the soak";
     const reason = timeoutReason(cfg, track.name === "rollback" ? `since the rollback was requested, ${where}` : where);
     const waiting = track.phase === "deploying" ? "accept" : seen.convergedAt === null ? "converge" : "soak";

@@ -8,16 +8,29 @@ import type { Operation } from "../../protocol/agent";
 export const SUBREQUEST_BUDGET = 45;
 /** Agent calls one invocation may make (the slice's poll, plus a rollback request if a rule trips). */
 export const AGENT_CALLS_PER_TICK = 2;
-/** GitHub requests one invocation may spend on the Deployments outbox. */
+/** GitHub requests one invocation may spend on the Deployments outbox (the App token fetch included). */
 export const GITHUB_CALLS_PER_TICK = 3;
+/** Slack posts kept in hand for a verdict's notification (a response_url follow-up, and the channel webhook). */
+export const SLACK_POSTS_PER_TICK = 2;
 
-export class Invocation {
+/** What a caller outside the engine needs of the budget: take before each subrequest, skip the call when refused. */
+export interface SubrequestBudget {
+  readonly left: number;
+  take(count?: number): boolean;
+}
+
+export class Invocation implements SubrequestBudget {
   private spent = 0;
   private agentCallsMade = 0;
   /** operations the agent returned in this invocation (from a POST), by id: no need to poll them again */
   readonly operations = new Map<string, Operation>();
 
   constructor(readonly limit: number = SUBREQUEST_BUDGET) {}
+
+  /** Subrequests the probe rounds must leave for the agent, GitHub and Slack. */
+  get reserved(): number {
+    return this.agentCallsLeft + GITHUB_CALLS_PER_TICK + SLACK_POSTS_PER_TICK;
+  }
 
   /** subrequests still allowed */
   get left(): number {

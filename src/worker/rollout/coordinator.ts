@@ -145,7 +145,7 @@ export class EnvironmentCoordinator extends DurableObject<Env> {
       await this.remember(environment);
       const d = await getDeploy(this.env.DB, id);
       if (!d || d.environment !== environment) return { ok: false, code: "not_found", message: "no such deploy" };
-      const r = await this.applyEvent(d, { type: "cancel", reason: `cancelled by ${actor}` }, actor);
+      const r = await this.applyEvent(d, { type: "cancel", reason: `cancelled by ${actor}`, reason_data: { rule: "cancelled", phase: "deploying" } }, actor);
       if (!r) return { ok: false, code: "conflict", message: `deploy is ${d.status}; only a queued deploy can be cancelled` };
       return { ok: true, value: deployJson((await getDeploy(this.env.DB, id))!) };
     });
@@ -159,7 +159,7 @@ export class EnvironmentCoordinator extends DurableObject<Env> {
       const now = Date.now();
       await db.batch(lockStmts(db, this.name(), reason, actor, now));
       const queued = await getQueued(db, this.name());
-      if (queued && queued.trigger_source !== "rollback") await this.applyEvent(queued, { type: "cancel", reason: `environment locked by ${actor}: ${reason}` }, actor);
+      if (queued && queued.trigger_source !== "rollback") await this.applyEvent(queued, { type: "cancel", reason: `environment locked by ${actor}: ${reason}`, reason_data: { rule: "cancelled", phase: "deploying", locked: true } }, actor);
       return getEnvironment(db, this.name());
     });
   }

@@ -11,6 +11,15 @@ export const WATCHDOG_MARGIN_MS = 60_000;
 /** How long the Worker retries an unreachable agent before it calls the deploy failed (nothing changed). */
 export const AGENT_START_GRACE_MS = 4_000;
 
+/** First wait before asking a busy agent (409) again; doubled each time up to AGENT_BUSY_MAX_BACKOFF_MS. */
+export const AGENT_BUSY_BACKOFF_MS = 250;
+export const AGENT_BUSY_MAX_BACKOFF_MS = 4_000;
+
+/** How long to wait after the `attempts`-th busy answer (1-based). */
+export function busyBackoffMs(attempts: number): number {
+  return Math.min(AGENT_BUSY_MAX_BACKOFF_MS, AGENT_BUSY_BACKOFF_MS * 2 ** Math.max(0, attempts - 1));
+}
+
 const short = (sha: string | null) => (sha ? sha.slice(0, 12) : "none");
 
 /** "502 from https://x/health at 2026-01-01T12:00:03.250Z" */

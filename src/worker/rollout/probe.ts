@@ -10,7 +10,7 @@ export type VersionSource = NonNullable<EnvironmentConfig["version"]>;
 export type ProbeResult = Omit<Sample, "deploy_id" | "phase" | "counted"> | null;
 
 /** Largest body read for the version field: a version endpoint is small; anything bigger is not read. */
-const MAX_VERSION_BODY = 64 * 1024;
+export const MAX_VERSION_BODY = 64 * 1024;
 
 export async function probe(url: string, opts: { timeoutMs: number; version?: VersionSource; abort: AbortSignal; now?: () => number }): Promise<ProbeResult> {
   const clock = opts.now ?? Date.now;
@@ -34,8 +34,8 @@ export async function probe(url: string, opts: { timeoutMs: number; version?: Ve
       version = res.headers.get(opts.version.header);
       await res.body?.cancel();
     } else if (readsVersion && "json_field" in opts.version!) {
-      const text = await res.text();
-      version = text.length <= MAX_VERSION_BODY ? jsonField(text, opts.version.json_field) : null;
+      const text = await readBounded(res, MAX_VERSION_BODY);
+      version = text === null ? null : jsonField(text, opts.version.json_field);
     } else {
       await res.body?.cancel();
     }
@@ -46,6 +46,34 @@ export async function probe(url: string, opts: { timeoutMs: number; version?: Ve
     if (timeout.aborted) return result("timeout", null, null, `no answer within probe_timeout_ms ${opts.timeoutMs}`);
     return result("error", null, null, (e as Error)?.message ?? String(e));
   }
+}
+
+/**
+ * The body as text, or null once it passes `maxBytes`: the read stops there (the rest is cancelled,
+ * never buffered), so a huge or endless body costs at most maxBytes of memory and no more time.
+ */
+export async function readBounded(res: Response, maxBytes: number): Promise<string | null> {
+  if (!res.body) return "";
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      await reader.cancel();
+      return null;
+    }
+    chunks.push(value);
+  }
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return new TextDecoder().decode(bytes);
 }
 
 /** `version` or `build.sha` out of a JSON body; numbers and strings only. */

@@ -44,7 +44,8 @@ export interface ReasonData {
   phase: ReasonPhase;
   /** for no_rollback_target / auto_rollback_off / a failed rollback: the rule that tripped first */
   cause?: ReasonData;
-  [number: string]: unknown;
+  /** the rule's numbers (failed, limit, timeout_seconds, status, …): plain JSON values */
+  [field: string]: string | number | boolean | null | undefined | ReasonData;
 }
 
 export type DeployEvent =
@@ -91,14 +92,24 @@ export interface DeployState {
 }
 
 export type TransitionResult =
-  | { ok: true; next: Status; reason: string | null; writes: Write[]; effects: Effect[] }
+  | { ok: true; next: Status; reason: string | null; reason_data: ReasonData | null; writes: Write[]; effects: Effect[] }
   | { ok: false; error: string };
 
 function refuse(d: DeployState, e: DeployEvent): TransitionResult {
   return { ok: false, error: `event ${e.type} is not allowed in status ${d.status}` };
 }
 
-const done = (next: Status, reason: string | null, writes: Write[], effects: Effect[]): TransitionResult => ({ ok: true, next, reason, writes, effects });
+const done = (next: Status, reason: string | null, writes: Write[], effects: Effect[], reasonData: ReasonData | null = null): TransitionResult => ({
+  ok: true,
+  next,
+  reason,
+  reason_data: reasonData,
+  writes,
+  effects,
+});
+
+/** The phase a reason is filed under for a deploy in this status (a queued one never left `deploying`'s door). */
+const phaseOf = (status: Status): ReasonPhase => (status === "verifying" ? "verifying" : status === "rolling_back" ? "rolling_back" : "deploying");
 
 /** transition(deploy, event) → the next status and the effects to run, or a refusal. */
 export function transition(d: DeployState, e: DeployEvent): TransitionResult {
@@ -108,9 +119,9 @@ export function transition(d: DeployState, e: DeployEvent): TransitionResult {
         case "start":
           return done("deploying", null, [], [{ type: "github_status", state: "in_progress" }, { type: "agent_deploy", sha: d.sha, purpose: "rollout" }]);
         case "supersede":
-          return done("superseded", `superseded by ${e.by}`, [], [{ type: "github_status", state: "inactive" }, { type: "notify" }]);
+          return done("superseded", `superseded by ${e.by}`, [], [{ type: "github_status", state: "inactive" }, { type: "notify" }], { rule: "superseded", phase: phaseOf(d.status) });
         case "cancel":
-          return done("cancelled", e.reason, [], [{ type: "github_status", state: "inactive" }, { type: "notify" }]);
+          return done("cancelled", e.reason, [], [{ type: "github_status", state: "inactive" }, { type: "notify" }], e.reason_data ?? { rule: "cancelled", phase: phaseOf(d.status) });
         default:
           return refuse(d, e);
       }
@@ -126,7 +137,7 @@ export function transition(d: DeployState, e: DeployEvent): TransitionResult {
           return done("succeeded", "verified", [{ type: "set_verified", sha: d.sha }], [{ type: "github_status", state: "success" }, { type: "release_environment" }, { type: "notify" }]);
         // nothing changed: refused or unreachable agent (deploying), failed pre-flight (verifying)
         case "not_deployed":
-          return done("failed", e.reason, [], [{ type: "github_status", state: "error" }, { type: "release_environment" }, { type: "notify" }]);
+          return done("failed", e.reason, [], [{ type: "github_status", state: "error" }, { type: "release_environment" }, { type: "notify" }], e.reason_data ?? null);
         case "rule_tripped":
           return tripped(d, e);
         default:
@@ -156,7 +167,7 @@ export function transition(d: DeployState, e: DeployEvent): TransitionResult {
             [{ type: "release_environment" }, { type: "notify" }],
           );
         case "rollback_tripped":
-          return done("rollback_failed", e.reason, [{ type: "lock", reason: e.reason }], [{ type: "github_status", state: "error" }, { type: "release_environment" }, { type: "notify" }]);
+          return done("rollback_failed", e.reason, [{ type: "lock", reason: e.reason }], [{ type: "github_status", state: "error" }, { type: "release_environment" }, { type: "notify" }], e.reason_data ?? null);
         default:
           return refuse(d, e);
       }
@@ -166,6 +177,8 @@ export function transition(d: DeployState, e: DeployEvent): TransitionResult {
 }
 
 function tripped(d: DeployState, e: Extract<DeployEvent, { type: "rule_tripped" }>): TransitionResult {
+  const phase = phaseOf(d.status);
+  const cause = e.reason_data;
   if (!e.auto_rollback) {
     // auto_rollback off: the release stays in place; the deploy ends failed and the environment is
     // locked so nobody deploys on top of a release known to be bad without looking first.
@@ -173,14 +186,15 @@ function tripped(d: DeployState, e: Extract<DeployEvent, { type: "rule_tripped" 
       { type: "github_status", state: "failure" },
       { type: "release_environment" },
       { type: "notify" },
-    ]);
+    ], { rule: "auto_rollback_off", phase, ...(cause ? { cause } : {}) });
   }
   if (!e.rollback_sha) {
     return done("rollback_failed", `${e.reason}; no release to roll back to`, [{ type: "lock", reason: `no rollback target: ${e.reason}` }], [
       { type: "github_status", state: "failure" },
       { type: "release_environment" },
       { type: "notify" },
-    ]);
+    ], { rule: "no_rollback_target", phase, ...(cause ? { cause } : {}) });
   }
-  return done("rolling_back", e.reason, [], [{ type: "agent_deploy", sha: e.rollback_sha, purpose: "rollback" }, { type: "github_status", state: "failure" }, { type: "notify" }]);
+  // rolling back: the deploy carries the rule that tripped until the rollback's own verdict
+  return done("rolling_back", e.reason, [], [{ type: "agent_deploy", sha: e.rollback_sha, purpose: "rollback" }, { type: "github_status", state: "failure" }, { type: "notify" }], cause ?? null);
 }

@@ -1,9 +1,9 @@
 // A Track: the rollout's or the rollback's half of a deploy row, read one way. The row keeps two
 // sets of columns (probes_* and rollback_probes_*, converged_at and rollback_converged_at, …); the
 // engine reads whichever half is live through this view instead of `rollback ? a : b` everywhere.
-import type { DeployRow } from "../store/deploys";
+import { type DeployRow, reasonDataOf } from "../store/deploys";
 import type { SamplePhase } from "../store/samples";
-import type { Status } from "./state";
+import type { ReasonData, Status } from "./state";
 
 /** rollout: deploying + verifying · bake: baking (its own counters) · rollback: rolling_back */
 export type TrackName = "rollout" | "rollback" | "bake";
@@ -35,6 +35,8 @@ export interface Track {
   judged: boolean;
   /** the deploy's reason so far: what the rollout failed on, for a rollback's verdict */
   reason: string | null;
+  /** the same as data: what a failed rollback names as its cause */
+  reasonData: ReasonData | null;
   /** the bake track: when the bake window ends (ms) */
   bakeEndsAt?: number | null;
   /** the bake track: when the bake started (ms) */
@@ -63,6 +65,7 @@ export function track(deploy: DeployRow, name: TrackName): Track {
     startedAt: (rollback ? deploy.rollback_requested_at : deploy.agent_requested_at) ?? deploy.status_changed_at,
     judged: rollback ? convergedAt !== null : deploy.status === "verifying",
     reason: deploy.reason,
+    reasonData: reasonDataOf(deploy),
     previousSha: deploy.previous_sha,
     bakeEndsAt: null,
     bakeStartedAt: null,
@@ -86,6 +89,7 @@ function bakeTrack(deploy: DeployRow): Track {
     startedAt: deploy.bake_started_at ?? deploy.status_changed_at,
     judged: true,
     reason: deploy.reason,
+    reasonData: reasonDataOf(deploy),
     previousSha: deploy.previous_sha,
     bakeEndsAt: deploy.bake_ends_at,
     bakeStartedAt: deploy.bake_started_at,

@@ -1,6 +1,6 @@
 // D1 access for deploys and their events. Rows are parsed by zod at this edge; times are ms.
 import { z } from "zod";
-import { ACTIVE_STATUSES, IN_FLIGHT_STATUSES, STATUSES, type Status } from "../rollout/state";
+import { ACTIVE_STATUSES, IN_FLIGHT_STATUSES, type ReasonData, RULE_IDS, STATUSES, type Status } from "../rollout/state";
 
 export const TRIGGER_SOURCES = ["ci", "webhook", "slack", "api", "rollback"] as const;
 export type TriggerSource = (typeof TRIGGER_SOURCES)[number];
@@ -21,6 +21,8 @@ export const DeployRowSchema = z.object({
   run_attempt: z.string().nullable(),
   ref: z.string().nullable(),
   reason: z.string().nullable(),
+  /** JSON ReasonData (migration 0002); optional so rows built by hand in tests need not carry it */
+  reason_data: z.string().nullable().optional(),
   status_changed_at: ms,
   agent_operation_id: z.string().nullable(),
   agent_requested_at: nullableMs,
@@ -70,6 +72,23 @@ export const EventRowSchema = z.object({
 });
 export type EventRow = z.infer<typeof EventRowSchema>;
 
+/** The parts of reason_data every reader may rely on; the numbers beside them are the rule's own. */
+export const ReasonDataSchema = z.looseObject({
+  rule: z.enum(RULE_IDS),
+  phase: z.enum(["deploying", "verifying", "baking", "rolling_back"]),
+});
+
+/** The deploy's reason as data, or null (rows from before migration 0002, verdicts with no rule, an unreadable value). */
+export function reasonDataOf(d: Pick<DeployRow, "reason_data">): ReasonData | null {
+  if (!d.reason_data) return null;
+  try {
+    const parsed = ReasonDataSchema.safeParse(JSON.parse(d.reason_data));
+    return parsed.success ? (parsed.data as ReasonData) : null;
+  } catch {
+    return null;
+  }
+}
+
 const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
 
 /** The deploy as the API shows it (DESIGN: "A deploy as JSON"). */
@@ -85,6 +104,7 @@ export function deployJson(d: DeployRow, events?: EventRow[]) {
     updated_at: iso(d.updated_at),
     finished_at: iso(d.finished_at),
     reason: d.reason,
+    reason_data: reasonDataOf(d),
     probes: {
       total: d.probes_total,
       failed: d.probes_failed,
@@ -270,12 +290,33 @@ export function insertEventStmt(
  */
 export function transitionStmts(
   db: D1Database,
-  t: { id: string; from: Status; to: Status; reason: string | null; actor?: string | null; now: number; terminal: boolean; fields?: Record<string, string | number | null>; data?: unknown },
+  t: {
+    id: string;
+    from: Status;
+    to: Status;
+    reason: string | null;
+    /** written next to the reason; null keeps the row's (a rolled-back deploy keeps what it failed on) */
+    reasonData?: ReasonData | null;
+    actor?: string | null;
+    now: number;
+    terminal: boolean;
+    fields?: Record<string, string | number | null>;
+    data?: unknown;
+  },
 ): D1PreparedStatement[] {
   const extra = Object.entries(t.fields ?? {});
-  for (const [k] of extra) if (!/^[a-z_]+$/.test(k)) throw new Error(`bad column ${k}`);
-  const sets = ["status = ?", "status_changed_at = ?", "updated_at = ?", "reason = COALESCE(?, reason)", ...(t.terminal ? ["finished_at = ?"] : []), ...extra.map(([k]) => `${k} = ?`)];
-  const binds: (string | number | null)[] = [t.to, t.now, t.now, t.reason, ...(t.terminal ? [t.now] : []), ...extra.map(([, v]) => v)];
+  for (const [column] of extra) if (!/^[a-z_]+$/.test(column)) throw new Error(`bad column ${column}`);
+  const sets = [
+    "status = ?",
+    "status_changed_at = ?",
+    "updated_at = ?",
+    "reason = COALESCE(?, reason)",
+    "reason_data = COALESCE(?, reason_data)",
+    ...(t.terminal ? ["finished_at = ?"] : []),
+    ...extra.map(([column]) => `${column} = ?`),
+  ];
+  const reasonData = t.reasonData ? JSON.stringify(t.reasonData) : null;
+  const binds: (string | number | null)[] = [t.to, t.now, t.now, t.reason, reasonData, ...(t.terminal ? [t.now] : []), ...extra.map(([, value]) => value)];
   return [
     db.prepare(`UPDATE deploys SET ${sets.join(", ")} WHERE id = ? AND status = ?`).bind(...binds, t.id, t.from),
     // the event row is written only if the guarded update took effect (same batch = same transaction)

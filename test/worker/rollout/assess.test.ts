@@ -37,6 +37,7 @@ function rolloutTrack(over: Partial<Track> = {}): Track {
     startedAt: T0,
     judged: true,
     reason: null,
+    reasonData: null,
     previousSha: OLD,
     ...over,
   };
