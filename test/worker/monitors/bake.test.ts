@@ -48,9 +48,10 @@ describe("the bake window", () => {
     expect(d.bake_probes_total).toBeGreaterThanOrEqual(4);
     expect(Math.min(...bakeSamples.map((s) => s.at))).toBeGreaterThanOrEqual(d.bake_started_at!);
     expect(Math.max(...bakeSamples.map((s) => s.at))).toBeGreaterThanOrEqual(d.bake_ends_at!);
-    // bake_interval_ms 250: the rounds are spaced by it, not by probe_interval_ms 100
-    const gaps = bakeSamples.slice(1).map((s, i) => s.at - bakeSamples[i].at);
-    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(150);
+    // bake_interval_ms 250: the rounds are spaced by it, not by probe_interval_ms 100 (the median:
+    // the test drives alarms by hand, which may start a slice before its due time)
+    const gaps = bakeSamples.slice(1).map((s, i) => s.at - bakeSamples[i].at).sort((a, b) => a - b);
+    expect(gaps[Math.floor(gaps.length / 2)]).toBeGreaterThanOrEqual(200);
     const transitions = (await events(d.id)).filter((e) => e.kind === "transition").map((e) => `${e.from_status}→${e.to_status}`);
     expect(transitions).toEqual(["null→queued", "queued→deploying", "deploying→verifying", "verifying→baking", "baking→succeeded"]);
     expect(await marksOf(d.id)).toContain("bake_started");
