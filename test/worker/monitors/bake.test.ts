@@ -5,7 +5,7 @@
 // transition reaches an event receiver that verifies it with the Standard Webhooks algorithm.
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { deployJson } from "../../../src/worker/store/deploys";
+import { deployJson, reasonDataOf } from "../../../src/worker/store/deploys";
 import { deploy, drive, environmentRow, events, newSha, samples, scriptAgent, scriptProbe, seedVerified, submit } from "../rollout/helpers";
 import { SECRETS, checklyPayload, checklySignature, postAlert, receivedAt, receiverUrl, uniq } from "./helpers";
 
@@ -71,6 +71,7 @@ describe("the bake window", () => {
     expect(d.rollback_sha).toBe(old);
     expect(d.reason).toMatch(new RegExp(`^rolled back: \\d+ failed probes? during the bake > bake_max_failed_probes 0; first: 502 from .+ at ${ISO}$`));
     expect(d.bake_probes_failed).toBeGreaterThanOrEqual(1);
+    expect(reasonDataOf(d)).toMatchObject({ rule: "bake_max_failed_probes", phase: "baking", limit: 0 });
     expect(d.probes_failed).toBe(0); // the soak itself was clean
     expect((await environmentRow(name)).verified_sha).toBe(old);
     const transitions = (await events(id)).filter((e) => e.kind === "transition").map((e) => e.to_status);
@@ -114,6 +115,7 @@ describe("monitor alerts during a rollout", () => {
     expect(d.status).toBe("rolled_back");
     expect(d.rollback_sha).toBe(old);
     expect(d.reason).toContain("monitor bk-confirm (checkly) reported");
+    expect(reasonDataOf(d)).toMatchObject({ rule: "monitor_alert", phase: "baking", monitor: "bk-confirm", provider: "checkly", round: 1, probe: { status: 502, outcome: "bad_status" } });
     expect(await marksOf(d.id)).toEqual(expect.arrayContaining(["monitor_alert", "rollback_requested"]));
   });
 
