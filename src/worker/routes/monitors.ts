@@ -62,7 +62,14 @@ export const monitors = newApp().post("/:id", async (c) => {
     if (outcome === "confirming" && deploy_id) {
       // the coordinator confirms it with the environment's own probes, then trips or marks
       const vote = { alert_id: rowId, monitor: monitor.id, provider: monitor.provider, trust: monitor.trust, check: alert.check, detail: alert.detail, started_at: alert.started_at };
-      const result = await coordinator(c.env, environment).monitorAlert(environment, vote, deploy_id);
+      let result;
+      try {
+        result = await coordinator(c.env, environment).monitorAlert(environment, vote, deploy_id);
+      } catch (e) {
+        // not decided: forget the row, so the provider's retry of this delivery votes instead of being a duplicate
+        await c.env.DB.prepare("DELETE FROM monitor_alerts WHERE id = ?").bind(rowId).run();
+        throw e;
+      }
       if (result.outcome === "not_counted") await setAlertOutcome(c.env.DB, rowId, "not_counted");
       verdicts.push({ environment, outcome: result.outcome, deploy_id, ...("reason" in result ? { reason: result.reason } : {}) });
       continue;
