@@ -2,7 +2,7 @@
 // automatically then, so the channel hears what the monitor said, what was deployed last and how
 // to roll back by hand. Posted to SLACK_NOTIFY_WEBHOOK_URL when set; never throws.
 import type { Config } from "../config";
-import { postSlack } from "../integrations/slack";
+import { postSlack } from "../slack/notify";
 import { type SlackMessage, commitLink, deployLink, esc, when } from "../slack/messages";
 import type { MonitorAlert } from "./alert";
 import type { Monitor } from "./config";

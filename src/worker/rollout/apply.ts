@@ -4,7 +4,7 @@
 // zero rows = lost race), runCommitted() then runs the effects. applyTransition() is both.
 import { enqueueDeployEvents, hasEventReceivers } from "../integrations/events";
 import { enqueueGithub } from "../integrations/github";
-import { notifyDeploy } from "../integrations/slack";
+import { notifyDeploy } from "../slack/notify";
 import { type DeployRow, getDeploy, getQueued, transitionStmts } from "../store/deploys";
 import { lockIfStmts, setVerifiedIfStmts } from "../store/environments";
 import { askAgent } from "./agent-step";
@@ -124,8 +124,8 @@ export async function runEffects(host: RolloutHost, invocation: Invocation, depl
           break;
         }
       }
-    } catch (e) {
-      console.error(JSON.stringify({ msg: "effect failed", deploy_id: deployId, effect: effect.type, error: String((e as Error)?.message ?? e) }));
+    } catch (caught) {
+      console.error(JSON.stringify({ msg: "effect failed", deploy_id: deployId, effect: effect.type, error: String((caught as Error)?.message ?? caught) }));
     }
   }
 }

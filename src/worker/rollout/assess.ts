@@ -102,7 +102,7 @@ export interface Rule {
   id: RuleId | "soak_passed";
   /** true: decides only once the slice is over (deadlines); false: may stop the slice early */
   atEnd: boolean;
-  decide(a: Assessing): DeployEvent | null;
+  decide(assessing: Assessing): DeployEvent | null;
 }
 
 const phaseOf = (track: Track): ReasonPhase => track.phase;
@@ -166,18 +166,18 @@ const versionServed = ({ track, seen, cfg }: Assessing) =>
 const soakPassed: Rule = {
   id: "soak_passed",
   atEnd: true,
-  decide: (a) => {
-    if (!soakCovered(a.seen, a.obs, a.cfg) || !versionServed(a)) return null;
-    return a.track.name === "rollback" ? { type: "rollback_verified", reason: `rolled back: ${a.track.reason ?? "unknown"}` } : { type: "verified" };
+  decide: (assessing) => {
+    if (!soakCovered(assessing.seen, assessing.obs, assessing.cfg) || !versionServed(assessing)) return null;
+    return assessing.track.name === "rollback" ? { type: "rollback_verified", reason: `rolled back: ${assessing.track.reason ?? "unknown"}` } : { type: "verified" };
   },
 };
 
 const versionNotServed: Rule = {
   id: "version_not_served",
   atEnd: true,
-  decide: (a) => {
-    const { track, seen, cfg } = a;
-    if (!soakCovered(seen, a.obs, cfg) || versionServed(a)) return null;
+  decide: (assessing) => {
+    const { track, seen, cfg } = assessing;
+    if (!soakCovered(seen, assessing.obs, cfg) || versionServed(assessing)) return null;
     return tripped(track, cfg, versionReason(track.sha ?? "", cfg, seen.lastVersion), { rule: "version_not_served", phase: phaseOf(track), soak_seconds: cfg.soak_seconds }, seen.runningBefore);
   },
 };
@@ -226,10 +226,10 @@ export const BAKE_RULES: readonly Rule[] = [bakeFailedProbes, bakePassed];
 
 /** assess(track, observations, cfg, now) → the event to apply, or null (keep going). */
 export function assess(track: Track, obs: Observations, cfg: AssessConfig, now: number): DeployEvent | null {
-  const a: Assessing = { track, seen: summarize(track, obs, cfg), obs, cfg, now };
+  const assessing: Assessing = { track, seen: summarize(track, obs, cfg), obs, cfg, now };
   for (const rule of track.name === "bake" ? BAKE_RULES : RULES) {
     if (rule.atEnd && !obs.complete) continue;
-    const event = rule.decide(a);
+    const event = rule.decide(assessing);
     if (event) return event;
   }
   return null;

@@ -46,8 +46,8 @@ export async function tick(host: RolloutHost, invocation: Invocation): Promise<n
     // deploy events out (issue 13): the last spender of the tick, what the budget leaves up to the GitHub share
     const events = await flushDeployEvents(config, host.storage, Math.max(0, Math.min(GITHUB_CALLS_PER_TICK, invocation.left)));
     return [next, github, events].reduce<number | null>((a, b) => (a === null ? b : b === null ? a : Math.min(a, b)), null);
-  } catch (e) {
-    console.error(JSON.stringify({ msg: "rollout tick failed", error: String((e as Error)?.stack ?? e) }));
+  } catch (caught) {
+    console.error(JSON.stringify({ msg: "rollout tick failed", error: String((caught as Error)?.stack ?? caught) }));
     return Date.now() + 1_000;
   }
 }

@@ -41,10 +41,10 @@ export async function probe(url: string, opts: { timeoutMs: number; version?: Ve
     }
     const ok = res.status >= 200 && res.status < 300;
     return result(ok ? "ok" : "bad_status", res.status, version?.trim() || null, null);
-  } catch (e) {
+  } catch (caught) {
     if (opts.abort.aborted && !timeout.aborted) return null;
     if (timeout.aborted) return result("timeout", null, null, `no answer within probe_timeout_ms ${opts.timeoutMs}`);
-    return result("error", null, null, (e as Error)?.message ?? String(e));
+    return result("error", null, null, (caught as Error)?.message ?? String(caught));
   }
 }
 
@@ -78,26 +78,26 @@ export async function readBounded(res: Response, maxBytes: number): Promise<stri
 
 /** `version` or `build.sha` out of a JSON body; numbers and strings only. */
 export function jsonField(text: string, field: string): string | null {
-  let v: unknown;
+  let value: unknown;
   try {
-    v = JSON.parse(text);
+    value = JSON.parse(text);
   } catch {
     return null;
   }
   for (const part of field.split(".")) {
-    if (v === null || typeof v !== "object") return null;
-    v = (v as Record<string, unknown>)[part];
+    if (value === null || typeof value !== "object") return null;
+    value = (value as Record<string, unknown>)[part];
   }
-  return typeof v === "string" || typeof v === "number" ? String(v) : null;
+  return typeof value === "string" || typeof value === "number" ? String(value) : null;
 }
 
 /** The URLs one round fetches: every probe, plus the version URL when it is not one of them. */
 export function roundUrls(env: Pick<EnvironmentConfig, "probes" | "version">): string[] {
-  const urls = env.probes.map((p) => p.url);
+  const urls = env.probes.map((target) => target.url);
   if (env.version && !urls.includes(env.version.url)) urls.push(env.version.url);
   return [...new Set(urls)];
 }
 
-export function toSample(r: NonNullable<ProbeResult>, deployId: string, phase: SamplePhase, counted: boolean): Sample {
-  return { ...r, deploy_id: deployId, phase, counted };
+export function toSample(probed: NonNullable<ProbeResult>, deployId: string, phase: SamplePhase, counted: boolean): Sample {
+  return { ...probed, deploy_id: deployId, phase, counted };
 }

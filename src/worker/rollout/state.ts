@@ -10,8 +10,8 @@ export type ActiveStatus = (typeof ACTIVE_STATUSES)[number];
 /** deploying, verifying, baking, rolling_back: a rollout holds the environment. */
 export const IN_FLIGHT_STATUSES = ["deploying", "verifying", "baking", "rolling_back"] as const;
 
-export function isTerminal(s: Status): boolean {
-  return (TERMINAL_STATUSES as readonly string[]).includes(s);
+export function isTerminal(status: Status): boolean {
+  return (TERMINAL_STATUSES as readonly string[]).includes(status);
 }
 
 /** The rules a verdict or refusal can name (DESIGN: reasons as data). */
@@ -95,8 +95,8 @@ export type TransitionResult =
   | { ok: true; next: Status; reason: string | null; reason_data: ReasonData | null; writes: Write[]; effects: Effect[] }
   | { ok: false; error: string };
 
-function refuse(d: DeployState, e: DeployEvent): TransitionResult {
-  return { ok: false, error: `event ${e.type} is not allowed in status ${d.status}` };
+function refuse(deploy: DeployState, event: DeployEvent): TransitionResult {
+  return { ok: false, error: `event ${event.type} is not allowed in status ${deploy.status}` };
 }
 
 const done = (next: Status, reason: string | null, writes: Write[], effects: Effect[], reasonData: ReasonData | null = null): TransitionResult => ({
@@ -112,89 +112,89 @@ const done = (next: Status, reason: string | null, writes: Write[], effects: Eff
 const phaseOf = (status: Status): ReasonPhase => (status === "verifying" ? "verifying" : status === "rolling_back" ? "rolling_back" : "deploying");
 
 /** transition(deploy, event) → the next status and the effects to run, or a refusal. */
-export function transition(d: DeployState, e: DeployEvent): TransitionResult {
-  switch (d.status) {
+export function transition(deploy: DeployState, event: DeployEvent): TransitionResult {
+  switch (deploy.status) {
     case "queued":
-      switch (e.type) {
+      switch (event.type) {
         case "start":
-          return done("deploying", null, [], [{ type: "github_status", state: "in_progress" }, { type: "agent_deploy", sha: d.sha, purpose: "rollout" }]);
+          return done("deploying", null, [], [{ type: "github_status", state: "in_progress" }, { type: "agent_deploy", sha: deploy.sha, purpose: "rollout" }]);
         case "supersede":
-          return done("superseded", `superseded by ${e.by}`, [], [{ type: "github_status", state: "inactive" }, { type: "notify" }], { rule: "superseded", phase: phaseOf(d.status) });
+          return done("superseded", `superseded by ${event.by}`, [], [{ type: "github_status", state: "inactive" }, { type: "notify" }], { rule: "superseded", phase: phaseOf(deploy.status) });
         case "cancel":
-          return done("cancelled", e.reason, [], [{ type: "github_status", state: "inactive" }, { type: "notify" }], e.reason_data ?? { rule: "cancelled", phase: phaseOf(d.status) });
+          return done("cancelled", event.reason, [], [{ type: "github_status", state: "inactive" }, { type: "notify" }], event.reason_data ?? { rule: "cancelled", phase: phaseOf(deploy.status) });
         default:
-          return refuse(d, e);
+          return refuse(deploy, event);
       }
     case "deploying":
     case "verifying":
-      switch (e.type) {
+      switch (event.type) {
         case "agent_accepted":
-          return d.status === "deploying" ? done("verifying", null, [], [{ type: "notify" }]) : refuse(d, e);
+          return deploy.status === "deploying" ? done("verifying", null, [], [{ type: "notify" }]) : refuse(deploy, event);
         case "verified":
-          if (d.status !== "verifying") return refuse(d, e);
+          if (deploy.status !== "verifying") return refuse(deploy, event);
           // the bake: the release serves, the previous verified SHA stays the rollback target
-          if (d.bake) return done("baking", null, [], [{ type: "github_status", state: "in_progress" }, { type: "notify" }]);
-          return done("succeeded", "verified", [{ type: "set_verified", sha: d.sha }], [{ type: "github_status", state: "success" }, { type: "release_environment" }, { type: "notify" }]);
+          if (deploy.bake) return done("baking", null, [], [{ type: "github_status", state: "in_progress" }, { type: "notify" }]);
+          return done("succeeded", "verified", [{ type: "set_verified", sha: deploy.sha }], [{ type: "github_status", state: "success" }, { type: "release_environment" }, { type: "notify" }]);
         // nothing changed: refused or unreachable agent (deploying), failed pre-flight (verifying)
         case "not_deployed":
-          return done("failed", e.reason, [], [{ type: "github_status", state: "error" }, { type: "release_environment" }, { type: "notify" }], e.reason_data ?? null);
+          return done("failed", event.reason, [], [{ type: "github_status", state: "error" }, { type: "release_environment" }, { type: "notify" }], event.reason_data ?? null);
         case "rule_tripped":
-          return tripped(d, e);
+          return tripped(deploy, event);
         default:
-          return refuse(d, e);
+          return refuse(deploy, event);
       }
     case "baking":
-      switch (e.type) {
+      switch (event.type) {
         case "baked":
-          return done("succeeded", e.reason ?? "verified; bake window passed", [{ type: "set_verified", sha: d.sha }], [{ type: "github_status", state: "success" }, { type: "release_environment" }, { type: "notify" }]);
+          return done("succeeded", event.reason ?? "verified; bake window passed", [{ type: "set_verified", sha: deploy.sha }], [{ type: "github_status", state: "success" }, { type: "release_environment" }, { type: "notify" }]);
         case "rule_tripped":
-          return tripped(d, e);
+          return tripped(deploy, event);
         default:
-          return refuse(d, e);
+          return refuse(deploy, event);
       }
     case "rolling_back":
-      switch (e.type) {
+      switch (event.type) {
         case "rollback_verified":
           return done(
             "rolled_back",
-            e.reason ?? null,
+            event.reason ?? null,
             [
               // the rollback passed the same checks as a release: its SHA is the last verified one
-              ...(d.rollback_sha ? [{ type: "set_verified", sha: d.rollback_sha } as Write] : []),
-              ...(d.lock_after_rollback === false ? [] : [{ type: "lock", reason: `automatic rollback of ${d.sha.slice(0, 12)}${e.reason ? `: ${e.reason}` : ""}` } as Write]),
+              ...(deploy.rollback_sha ? [{ type: "set_verified", sha: deploy.rollback_sha } as Write] : []),
+              ...(deploy.lock_after_rollback === false ? [] : [{ type: "lock", reason: `automatic rollback of ${deploy.sha.slice(0, 12)}${event.reason ? `: ${event.reason}` : ""}` } as Write]),
             ],
             // GitHub already shows failure (posted when the rollback started)
             [{ type: "release_environment" }, { type: "notify" }],
           );
         case "rollback_tripped":
-          return done("rollback_failed", e.reason, [{ type: "lock", reason: e.reason }], [{ type: "github_status", state: "error" }, { type: "release_environment" }, { type: "notify" }], e.reason_data ?? null);
+          return done("rollback_failed", event.reason, [{ type: "lock", reason: event.reason }], [{ type: "github_status", state: "error" }, { type: "release_environment" }, { type: "notify" }], event.reason_data ?? null);
         default:
-          return refuse(d, e);
+          return refuse(deploy, event);
       }
     default:
-      return refuse(d, e);
+      return refuse(deploy, event);
   }
 }
 
-function tripped(d: DeployState, e: Extract<DeployEvent, { type: "rule_tripped" }>): TransitionResult {
-  const phase = phaseOf(d.status);
-  const cause = e.reason_data;
-  if (!e.auto_rollback) {
+function tripped(deploy: DeployState, event: Extract<DeployEvent, { type: "rule_tripped" }>): TransitionResult {
+  const phase = phaseOf(deploy.status);
+  const cause = event.reason_data;
+  if (!event.auto_rollback) {
     // auto_rollback off: the release stays in place; the deploy ends failed and the environment is
     // locked so nobody deploys on top of a release known to be bad without looking first.
-    return done("failed", `${e.reason}; auto_rollback is off, release left in place`, [{ type: "lock", reason: `verification failed, not rolled back: ${e.reason}` }], [
+    return done("failed", `${event.reason}; auto_rollback is off, release left in place`, [{ type: "lock", reason: `verification failed, not rolled back: ${event.reason}` }], [
       { type: "github_status", state: "failure" },
       { type: "release_environment" },
       { type: "notify" },
     ], { rule: "auto_rollback_off", phase, ...(cause ? { cause } : {}) });
   }
-  if (!e.rollback_sha) {
-    return done("rollback_failed", `${e.reason}; no release to roll back to`, [{ type: "lock", reason: `no rollback target: ${e.reason}` }], [
+  if (!event.rollback_sha) {
+    return done("rollback_failed", `${event.reason}; no release to roll back to`, [{ type: "lock", reason: `no rollback target: ${event.reason}` }], [
       { type: "github_status", state: "failure" },
       { type: "release_environment" },
       { type: "notify" },
     ], { rule: "no_rollback_target", phase, ...(cause ? { cause } : {}) });
   }
   // rolling back: the deploy carries the rule that tripped until the rollback's own verdict
-  return done("rolling_back", e.reason, [], [{ type: "agent_deploy", sha: e.rollback_sha, purpose: "rollback" }, { type: "github_status", state: "failure" }, { type: "notify" }], cause ?? null);
+  return done("rolling_back", event.reason, [], [{ type: "agent_deploy", sha: event.rollback_sha, purpose: "rollback" }, { type: "github_status", state: "failure" }, { type: "notify" }], cause ?? null);
 }

@@ -239,6 +239,30 @@ export function sliceCountersStmt(db: D1Database, c: SliceCounters): D1PreparedS
   return db.prepare(`UPDATE deploys SET ${sets.join(", ")} WHERE id = ? AND status = ?`).bind(...binds, c.id, c.status);
 }
 
+/** Up to `limit` distinct SHAs deployed to the environment that start with `prefix`. */
+export async function shasByPrefix(db: D1Database, environment: string, prefix: string, limit: number): Promise<string[]> {
+  const { results } = await db.prepare("SELECT DISTINCT sha FROM deploys WHERE environment = ? AND substr(sha, 1, ?) = ? LIMIT ?").bind(environment, prefix.length, prefix, limit).all<{ sha: string }>();
+  return results.map((r) => r.sha);
+}
+
+/** The deploy's updated_at alone (a cheap read for long-polling), or null when there is no such deploy. */
+export async function getUpdatedAt(db: D1Database, id: string): Promise<number | null> {
+  const row = await db.prepare("SELECT updated_at FROM deploys WHERE id = ?").bind(id).first<{ updated_at: number }>();
+  return row?.updated_at ?? null;
+}
+
+/** Takes the deploy's one start notification: true for the first caller only. */
+export async function claimStartNotice(db: D1Database, deployId: string): Promise<boolean> {
+  const r = await db.prepare("UPDATE deploys SET notify_count = notify_count + 1 WHERE id = ? AND notify_count = 0").bind(deployId).run();
+  return r.meta.changes > 0;
+}
+
+/** Takes one of the deploy's notifications while fewer than `limit` were taken (atomic). */
+export async function claimNotice(db: D1Database, deployId: string, limit: number): Promise<boolean> {
+  const r = await db.prepare("UPDATE deploys SET notify_count = notify_count + 1 WHERE id = ? AND notify_count < ?").bind(deployId, limit).run();
+  return r.meta.changes > 0;
+}
+
 /** GitHub created the deploy's Deployment. */
 export async function setGithubDeploymentId(db: D1Database, deployId: string, githubId: number): Promise<void> {
   await db.prepare("UPDATE deploys SET github_deployment_id = ? WHERE id = ?").bind(githubId, deployId).run();

@@ -5,7 +5,7 @@ import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../../src/worker/config";
 import { enqueueGithub, flushGithub } from "../../../src/worker/integrations/github";
-import { notifyDeploy } from "../../../src/worker/integrations/slack";
+import { notifyDeploy } from "../../../src/worker/slack/notify";
 import { Invocation, SUBREQUEST_BUDGET } from "../../../src/worker/rollout/budget";
 import { observe } from "../../../src/worker/rollout/observe";
 import { MAX_VERSION_BODY, readBounded } from "../../../src/worker/rollout/probe";

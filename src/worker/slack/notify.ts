@@ -5,8 +5,8 @@
 import type { Config } from "../config";
 import type { SubrequestBudget as Budget } from "../rollout/budget";
 import { isTerminal, type Status } from "../rollout/state";
-import type { DeployRow } from "../store/deploys";
-import { type SlackMessage, deployMessage } from "../slack/messages";
+import { type DeployRow, claimNotice, claimStartNotice } from "../store/deploys";
+import { type SlackMessage, deployMessage } from "./messages";
 
 /** Slack accepts at most this many messages on one response_url … */
 export const SLACK_FOLLOW_UPS = 5;
@@ -64,19 +64,14 @@ export async function postSlack(url: string, message: SlackMessage & { replace_o
  * engine notifies on entering verifying; on deploying too, should it ever). notify_count records
  * it, so a repeated call does not post twice.
  */
-async function claimStart(db: D1Database, deployId: string): Promise<boolean> {
-  const r = await db.prepare("UPDATE deploys SET notify_count = notify_count + 1 WHERE id = ? AND notify_count = 0").bind(deployId).run();
-  return r.meta.changes > 0;
-}
+const claimStart = claimStartNotice;
 
 /**
  * Takes one of the deploy's response_url uses, atomically (guarded UPDATE; zero rows = none left).
  * Progress messages leave the last use for the verdict.
  */
 async function claimFollowUp(db: D1Database, deployId: string, purpose: "progress" | "verdict"): Promise<boolean> {
-  const limit = purpose === "verdict" ? SLACK_FOLLOW_UPS : SLACK_FOLLOW_UPS - 1;
-  const r = await db.prepare("UPDATE deploys SET notify_count = notify_count + 1 WHERE id = ? AND notify_count < ?").bind(deployId, limit).run();
-  return r.meta.changes > 0;
+  return claimNotice(db, deployId, purpose === "verdict" ? SLACK_FOLLOW_UPS : SLACK_FOLLOW_UPS - 1);
 }
 
 async function followUp(config: Config, db: D1Database, d: DeployRow, message: SlackMessage, purpose: "progress" | "verdict", now: number, budget?: Budget): Promise<boolean> {
