@@ -36,6 +36,8 @@ export function eventLine(e) {
  * `read(id, waitSeconds, timeoutMs)` returns the deploy (with its events) or throws; a
  * TransientError is retried with backoff. Reports: `log(line)` for each new event, status change
  * and (paced) probe count; `onRead(deploy)` after every read (e.g. to redraw a progress line).
+ * `done(deploy)` says when to stop (default: a terminal status); the action's `until: verified`
+ * stops at `baking` too.
  * @returns {Promise<{deploy: any, timedOut: boolean}>}
  */
 export async function followDeploy(deploy, o) {
@@ -56,7 +58,8 @@ export async function followDeploy(deploy, o) {
     seenEvents = Math.max(seenEvents, events.length);
   };
   printEvents(deploy);
-  while (!TERMINAL.has(deploy.status)) {
+  const done = o.done ?? ((d) => TERMINAL.has(d.status));
+  while (!done(deploy)) {
     if (Date.now() >= o.deadline) return { deploy, timedOut: true };
     // at least minPollMs between two reads, should a server answer ?wait= at once
     const since = Date.now() - lastGetAt;

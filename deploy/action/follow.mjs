@@ -12,9 +12,10 @@
 //   ACTIONS_ID_TOKEN_REQUEST_URL / ACTIONS_ID_TOKEN_REQUEST_TOKEN   set by the runner with `id-token: write`
 //   GITHUB_STEP_SUMMARY, GITHUB_OUTPUT   set by the runner
 //   DC_RETRY_BASE_MS, DC_POST_ATTEMPTS, DC_WAIT_SECONDS, DC_MIN_POLL_MS   tuning (tests shorten them)
+//   DC_UNTIL             `done` (default: wait for the verdict) or `verified` (stop, green, once the deploy is baking)
 import { appendFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
-import { TransientError, followDeploy, probeLine } from "./follow-loop.mjs";
+import { TERMINAL, TransientError, followDeploy, probeLine } from "./follow-loop.mjs";
 
 /** A GET token is reused for this long (GitHub's tokens live ~5 min; reads do not consume the jti). */
 const READ_TOKEN_REUSE_MS = 4 * 60_000;
@@ -48,10 +49,20 @@ function config(env = process.env) {
     waitSeconds: Math.min(25, num("DC_WAIT_SECONDS", 20)),
     /** at least this long between two reads, should a server answer ?wait= at once */
     minPollMs: num("DC_MIN_POLL_MS", 1_000),
+    // bake window (issue 13): `verified` stops following at `baking` (the soak passed; the bake goes on)
+    until: until(env.DC_UNTIL),
   };
 }
 
 class UsageError extends Error {}
+
+function until(value) {
+  const v = value || "done";
+  if (v !== "done" && v !== "verified") throw new UsageError(`until must be done or verified, got ${JSON.stringify(value)}`);
+  return v;
+}
+/** Following ends at a verdict, or with `until: verified` once the soak passed and the bake runs. */
+const finished = (cfg, d) => TERMINAL.has(d.status) || (cfg.until === "verified" && d.status === "baking");
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const stamp = () => new Date().toISOString().slice(11, 19);
@@ -143,7 +154,7 @@ async function follow(cfg, deploy, deadline) {
     if (r.status !== 200) throw new Error(`GET /v1/deploys/${id} answered ${r.status}: ${errorText(r)}`);
     return r.json?.deploy ?? r.json;
   };
-  return followDeploy(deploy, { deadline, read, log, waitSeconds: cfg.waitSeconds, minPollMs: cfg.minPollMs, retryBaseMs: cfg.retryBaseMs });
+  return followDeploy(deploy, { deadline, read, log, waitSeconds: cfg.waitSeconds, minPollMs: cfg.minPollMs, retryBaseMs: cfg.retryBaseMs, done: (d) => finished(cfg, d) });
 }
 
 const ICON = { succeeded: "✅", rolled_back: "↩️", failed: "❌", rollback_failed: "🔥", superseded: "⏭️", cancelled: "⏹️" };
@@ -206,7 +217,7 @@ export async function main(env = process.env) {
   log(`verdict: ${deploy.status}${deploy.reason ? ` — ${deploy.reason}` : ""}`);
   log(probeLine(deploy));
   writeSummary(cfg, deploy, null);
-  if (deploy.status !== "succeeded") {
+  if (deploy.status !== "succeeded" && !(cfg.until === "verified" && deploy.status === "baking")) {
     console.log(`::error::deploy ${deploy.id} ended ${deploy.status}${deploy.reason ? `: ${deploy.reason}` : ""}`);
     return 1;
   }

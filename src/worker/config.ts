@@ -1,6 +1,7 @@
 // Configuration: every variable of the Worker parsed once by zod. A wrong or missing field is one
 // ConfigError naming the field; the app answers 500 with it instead of crashing inside a handler.
 import { z } from "zod";
+import { MonitorConfigFields, checkMonitorConfig } from "./monitors/config";
 
 const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]"]);
 
@@ -39,6 +40,11 @@ export const EnvironmentConfigSchema = z.strictObject({
   workflow_refs: z.array(z.string().regex(/^[^/\s]+\/[^/\s]+\/\S+@\S+$/, "must be owner/repo/<workflow path>@<ref>")).min(1).optional(),
   /** Slack deploys: a commit with no checks or statuses registered at all is refused (true) or green (false) */
   require_checks: z.boolean().default(true),
+  // bake window and monitor confirmation (issue 13)
+  bake_seconds: z.number().int().min(0).max(86_400).default(0),
+  bake_interval_ms: z.number().int().min(250).max(60_000).default(1_000),
+  bake_max_failed_probes: z.number().int().min(0).default(0),
+  confirm_probes: z.number().int().min(1).max(20).default(5),
 });
 export type EnvironmentConfig = z.infer<typeof EnvironmentConfigSchema> & { name: string; github_environment: string };
 
@@ -86,6 +92,8 @@ export const ConfigSchema = z.object({
   CF_ACCESS_CLIENT_SECRET: optionalSecret,
   SLACK_RESPONSE_ORIGIN: serviceUrl.default("https://hooks.slack.com").transform((u) => new URL(u).origin),
   RETENTION_DAYS: z.preprocess((v) => (typeof v === "string" && v.trim() !== "" ? Number(v) : v === "" ? undefined : v), z.number().int().min(1).max(36_500).default(30)),
+  // monitors in, deploy events out (issue 13): MONITORS, EVENT_WEBHOOKS, GRAFANA_URL, GRAFANA_TOKEN
+  ...MonitorConfigFields,
 });
 
 export type Config = Omit<z.infer<typeof ConfigSchema>, "ENVIRONMENTS" | "GITHUB_OIDC_JWKS_URL" | "SLACK_ALLOWED_USERS"> & {
@@ -147,7 +155,7 @@ function parseConfig(raw: Record<string, unknown>): Config | ConfigError {
     parsed = ConfigSchema.safeParse(raw);
   } catch (e) {
     // JSON.parse inside a preprocess step: name the field that held the bad JSON
-    const field = ["ENVIRONMENTS", "AGENT_SIGNING_KEY"].find((f) => typeof raw[f] === "string" && !isJson(raw[f] as string)) ?? "unknown";
+    const field = ["ENVIRONMENTS", "AGENT_SIGNING_KEY", "MONITORS", "EVENT_WEBHOOKS"].find((f) => typeof raw[f] === "string" && !isJson(raw[f] as string)) ?? "unknown";
     return new ConfigError(field, "not valid JSON", `not valid JSON (${redactQuotes((e as Error).message)})`);
   }
   if (!parsed.success) {
@@ -162,6 +170,9 @@ function parseConfig(raw: Record<string, unknown>): Config | ConfigError {
   for (const [name, e] of Object.entries(c.ENVIRONMENTS)) {
     environments[name] = { ...e, name, github_environment: e.github_environment ?? name };
   }
+  // monitors and event receivers name configured environments (issue 13)
+  const monitorError = checkMonitorConfig(c, environments);
+  if (monitorError) return new ConfigError(...monitorError);
   const app = [c.GITHUB_APP_ID, c.GITHUB_APP_PRIVATE_KEY, c.GITHUB_APP_INSTALLATION_ID];
   if (app.some(Boolean) && !app.every(Boolean)) {
     return new ConfigError("GITHUB_APP_ID", "GITHUB_APP_ID, GITHUB_APP_PRIVATE_KEY and GITHUB_APP_INSTALLATION_ID go together");

@@ -13,6 +13,7 @@ import { pages } from "./routes/pages";
 import { openapi } from "./routes/openapi"; // /openapi.json + /docs (issue 15)
 import { watchdog } from "./rollout/watchdog";
 import { pruneIsDue, runRetention } from "./store/retention";
+import { monitors } from "./routes/monitors"; // monitor alerts in (issue 13)
 
 export { EnvironmentCoordinator } from "./rollout/coordinator";
 
@@ -33,6 +34,7 @@ app.route("/v1/deploys", deploys);
 app.route("/v1/environments", environments);
 app.route("/v1/github/webhook", webhook);
 app.route("/v1/slack/commands", slack);
+app.route("/v1/monitors", monitors); // monitor alerts in (issue 13)
 app.route("/", status);
 app.route("/", pages);
 app.route("/", openapi); // /openapi.json + /docs (issue 15)

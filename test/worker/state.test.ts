@@ -10,6 +10,7 @@ const EVENTS: Record<DeployEvent["type"], DeployEvent> = {
   agent_accepted: { type: "agent_accepted", operation_id: "op_1" },
   not_deployed: { type: "not_deployed", reason: "agent refused" },
   verified: { type: "verified" },
+  baked: { type: "baked" },
   rule_tripped: { type: "rule_tripped", reason: "1 failed probe > max_failed_probes 0", rollback_sha: "a".repeat(40), auto_rollback: true },
   rollback_verified: { type: "rollback_verified" },
   rollback_tripped: { type: "rollback_tripped", reason: "rollback failed" },
@@ -19,6 +20,8 @@ const ALLOWED: Partial<Record<Status, Partial<Record<DeployEvent["type"], Status
   queued: { start: "deploying", supersede: "superseded", cancel: "cancelled" },
   deploying: { agent_accepted: "verifying", not_deployed: "failed", rule_tripped: "rolling_back" },
   verifying: { verified: "succeeded", not_deployed: "failed", rule_tripped: "rolling_back" },
+  // the bake window (issue 13): into baking from a clean soak (see below), out by its end, a cut-short or a tripped rule
+  baking: { baked: "succeeded", rule_tripped: "rolling_back" },
   rolling_back: { rollback_verified: "rolled_back", rollback_tripped: "rollback_failed" },
 };
 
@@ -62,8 +65,26 @@ describe("the deploy state machine", () => {
     expect(open.ok && open.writes.map((w) => w.type)).not.toContain("lock");
   });
 
+  test("with a bake window a clean soak goes on to baking, still in progress on GitHub, nothing verified yet", () => {
+    const t = transition({ status: "verifying", sha, bake: true }, EVENTS.verified);
+    expect(t).toMatchObject({ ok: true, next: "baking", writes: [] });
+    expect(t.ok && t.effects).toEqual([{ type: "github_status", state: "in_progress" }, { type: "notify" }]);
+  });
+
+  test("the end of the bake (or a cut-short) verifies the SHA and keeps the reason", () => {
+    const t = transition({ status: "baking", sha }, { type: "baked", reason: "verified; bake cut short after 2 min of bake_seconds 600 by deploy d2" });
+    expect(t).toMatchObject({ ok: true, next: "succeeded", reason: "verified; bake cut short after 2 min of bake_seconds 600 by deploy d2" });
+    expect(t.ok && t.writes).toEqual([{ type: "set_verified", sha }]);
+  });
+
+  test("a rule tripped during the bake rolls back to the target, or locks without one, or leaves the release with auto_rollback off", () => {
+    expect(transition({ status: "baking", sha }, EVENTS.rule_tripped)).toMatchObject({ ok: true, next: "rolling_back", effects: expect.arrayContaining([{ type: "agent_deploy", sha: "a".repeat(40), purpose: "rollback" }]) });
+    expect(transition({ status: "baking", sha }, { ...EVENTS.rule_tripped, rollback_sha: null } as DeployEvent)).toMatchObject({ ok: true, next: "rollback_failed" });
+    expect(transition({ status: "baking", sha }, { ...EVENTS.rule_tripped, auto_rollback: false } as DeployEvent)).toMatchObject({ ok: true, next: "failed" });
+  });
+
   test("every verdict releases the environment", () => {
-    for (const r of table.filter((x) => x.next && !["queued", "deploying", "verifying", "rolling_back"].includes(x.next) && x.status !== "queued")) {
+    for (const r of table.filter((x) => x.next && !["queued", "deploying", "verifying", "baking", "rolling_back"].includes(x.next) && x.status !== "queued")) {
       const t = transition({ status: r.status, sha, rollback_sha: "a".repeat(40) }, EVENTS[r.event]);
       expect(t.ok && t.effects.map((e) => e.type), `${r.status} + ${r.event}`).toContain("release_environment");
     }

@@ -6,6 +6,7 @@ import type { Config } from "../config";
 import { type DeployRow, getDeploy, setGithubDeploymentId } from "../store/deploys";
 import type { SubrequestBudget as Budget } from "../rollout/budget";
 import { githubClient } from "./github-client";
+import { bakingDescription } from "../rollout/bake";
 
 export type GithubState = "queued" | "in_progress" | "success" | "failure" | "error" | "inactive";
 
@@ -150,7 +151,8 @@ async function send(octokit: Octo, config: Config, db: D1Database, owner: string
       state: s,
       log_url: `${config.PUBLIC_URL.replace(/\/$/, "")}/deploys/${d.id}`,
       ...(env ? { environment_url: env.probes[0].url } : {}),
-      description: (d.reason ?? d.status).slice(0, 140),
+      // while baking: "baking, N min left" (issue 13)
+      description: (d.status === "baking" && d.bake_ends_at ? bakingDescription(d.bake_ends_at, Date.now()) : (d.reason ?? d.status)).slice(0, 140),
       request: request(),
     });
   }

@@ -60,6 +60,16 @@ export const DeploySchema = z
     reason_data: ReasonDataSchema.nullable().meta({ description: "the reason as data: {rule, phase, ...the rule's numbers}; null for deploys still running or from before reasons were data" }),
     probes: ProbeCountsSchema.meta({ description: "the forward rollout's probes" }),
     rollback_sha: sha.nullable(),
+    bake: z
+      .object({
+        total: z.number().int(),
+        failed: z.number().int(),
+        first_failure_at: iso.nullable(),
+        started_at: iso,
+        ends_at: iso.nullable(),
+      })
+      .nullable()
+      .meta({ description: "the bake window's probes (bake_seconds > 0): null for a deploy that did not bake" }),
     rollback_probes: ProbeCountsSchema.meta({ description: "the rollback's probes" }),
     events: z.array(DeployEventSchema).optional().meta({ description: "on GET /v1/deploys/{id} only" }),
   })
@@ -78,6 +88,7 @@ export const DeploySchema = z
       reason: null,
       probes: { total: 0, failed: 0, first_failure_at: null, version_confirmed_at: null },
       rollback_sha: null,
+      bake: null,
       rollback_probes: { total: 0, failed: 0, first_failure_at: null, version_confirmed_at: null },
     },
   });

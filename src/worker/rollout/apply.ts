@@ -2,6 +2,7 @@
 // control calls. transition() decides the next status, the D1 writes that belong to it and the
 // effects; commitTransition() writes the first two in ONE guarded batch (UPDATE … WHERE status=?;
 // zero rows = lost race), runCommitted() then runs the effects. applyTransition() is both.
+import { enqueueDeployEvents, hasEventReceivers } from "../integrations/events";
 import { enqueueGithub } from "../integrations/github";
 import { notifyDeploy } from "../slack/notify";
 import { type DeployRow, getDeploy, getQueued, transitionStmts } from "../store/deploys";
@@ -42,7 +43,8 @@ export function transitionWrites(db: D1Database, deploy: DeployRow, decided: Dec
 /** Decides and writes the transition (after `options.before`, in one batch). Null when refused or the race was lost. */
 export async function commitTransition(host: RolloutHost, deploy: DeployRow, event: DeployEvent, options: ApplyOptions = {}): Promise<Committed | null> {
   const before = options.before ?? [];
-  const decided = transition({ ...deploy, lock_after_rollback: host.config().ENVIRONMENTS[deploy.environment]?.lock_after_rollback ?? true }, event);
+  const envCfg = host.config().ENVIRONMENTS[deploy.environment];
+  const decided = transition({ ...deploy, lock_after_rollback: envCfg?.lock_after_rollback ?? true, bake: (envCfg?.bake_seconds ?? 0) > 0 }, event);
   if (!decided.ok) {
     console.warn(JSON.stringify({ msg: "transition refused", deploy_id: deploy.id, error: decided.error }));
     if (before.length) await host.db.batch(before);
@@ -56,9 +58,22 @@ export async function commitTransition(host: RolloutHost, deploy: DeployRow, eve
   const log = { msg: "deploy transition", deploy_id: deploy.id, environment: deploy.environment, sha: deploy.sha, status: decided.next, previous_status: deploy.status, reason: decided.reason };
   if (decided.next === "rollback_failed") console.error(JSON.stringify({ ...log, msg: "ROLLBACK FAILED: environment locked, needs a human" }));
   else console.log(JSON.stringify(log));
+  await recordDeployEvents(host, deploy.id);
   const locked = decided.writes.some((write) => write.type === "lock");
   if (locked) console.log(JSON.stringify({ msg: "environment locked", environment: deploy.environment, deploy_id: deploy.id }));
   return { deploy, effects: decided.effects, locked };
+}
+
+/** Deploy events out (issue 13): the deploy as the transition left it goes to the events outbox. */
+export async function recordDeployEvents(host: Pick<RolloutHost, "db" | "storage" | "config">, deployId: string): Promise<void> {
+  try {
+    const config = host.config();
+    if (!hasEventReceivers(config)) return;
+    const row = await getDeploy(host.db, deployId);
+    if (row) await enqueueDeployEvents(host.storage, config, row, Date.now());
+  } catch (e) {
+    console.error(JSON.stringify({ msg: "events: enqueue failed", deploy_id: deployId, error: String(e) }));
+  }
 }
 
 /** After a committed transition: a lock cancels what it refuses, then the effects run. */

@@ -21,8 +21,10 @@ import {
 } from "./policy";
 import type { DeployEvent, ReasonData, ReasonPhase, RuleId } from "./state";
 import type { Track } from "./track";
+import { bakeProbeReason, bakeTripped } from "./bake";
 
-export type AssessConfig = Pick<EnvironmentConfig, "max_failed_probes" | "soak_seconds" | "rollout_timeout_seconds" | "version" | "auto_rollback">;
+export type AssessConfig = Pick<EnvironmentConfig, "max_failed_probes" | "soak_seconds" | "rollout_timeout_seconds" | "version" | "auto_rollback"> &
+  Partial<Pick<EnvironmentConfig, "bake_max_failed_probes">>;
 
 /** The agent's answer to a slice's status poll. */
 export type AgentPoll =
@@ -200,10 +202,32 @@ const timeout: Rule = {
 /** The rules in the order they are asked; the first that decides wins. */
 export const RULES: readonly Rule[] = [agentForgot, agentFailed, failedProbes, soakPassed, versionNotServed, timeout];
 
+// The bake (issue 13): the release already passed its soak; only its probes are judged, against
+// bake_max_failed_probes, until the window ends. The rollout timeout does not run during a bake.
+const bakeFailedProbes: Rule = {
+  id: "bake_max_failed_probes",
+  atEnd: false,
+  decide: ({ track, seen, cfg }) => {
+    const limit = { bake_max_failed_probes: cfg.bake_max_failed_probes ?? 0 };
+    const total = track.failed + seen.failed;
+    if (!seen.failed || !bakeTripped(total, limit)) return null;
+    const first = track.firstFailure ?? (seen.first ? describeFailure(seen.first) : null);
+    return tripped(track, cfg, bakeProbeReason(total, limit, first), { rule: "bake_max_failed_probes", phase: "baking", failed: total, limit: limit.bake_max_failed_probes });
+  },
+};
+
+const bakePassed: Rule = {
+  id: "soak_passed",
+  atEnd: true,
+  decide: ({ track, obs }) => (track.bakeEndsAt != null && obs.lastRoundAt >= track.bakeEndsAt ? { type: "baked" } : null),
+};
+
+export const BAKE_RULES: readonly Rule[] = [bakeFailedProbes, bakePassed];
+
 /** assess(track, observations, cfg, now) → the event to apply, or null (keep going). */
 export function assess(track: Track, obs: Observations, cfg: AssessConfig, now: number): DeployEvent | null {
   const assessing: Assessing = { track, seen: summarize(track, obs, cfg), obs, cfg, now };
-  for (const rule of RULES) {
+  for (const rule of track.name === "bake" ? BAKE_RULES : RULES) {
     if (rule.atEnd && !obs.complete) continue;
     const event = rule.decide(assessing);
     if (event) return event;

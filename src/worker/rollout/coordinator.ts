@@ -18,8 +18,10 @@ import {
 } from "../store/deploys";
 import { type EnvironmentRow, ensureEnvironmentStmt, getEnvironment, lockJson, lockStmts, unlockStmts } from "../store/environments";
 import { deliverySeen, markDeliverySeenStmt, markTokenSeenStmt, tokenSeen } from "../store/seen";
-import { applyTransition, runEffects, transitionWrites } from "./apply";
+import { applyTransition, recordDeployEvents, runEffects, transitionWrites } from "./apply";
+import { type AlertResult, handleAlert } from "./alert";
 import { Invocation } from "./budget";
+import type { AlertVote } from "./confirm";
 import { tick } from "./engine";
 import type { RolloutHost } from "./host";
 import { settleStalled } from "./stalled";
@@ -129,6 +131,7 @@ export class EnvironmentCoordinator extends DurableObject<Env> {
         insertEventStmt(db, { deploy_id: id, at: now, from: null, to: "queued", reason: `requested by ${req.trigger.source}`, actor: req.trigger.actor }),
       );
       await db.batch(stmts);
+      if (superseded) await recordDeployEvents(this.host(), superseded.row.id); // deploy events out (issue 13)
       if (superseded) await runEffects(this.host(), new Invocation(), superseded.row.id, superseded.effects);
       await this.kick();
       const created = await getDeploy(db, id);
@@ -169,6 +172,14 @@ export class EnvironmentCoordinator extends DurableObject<Env> {
       console.log(JSON.stringify({ msg: "environment unlocked", environment: this.name(), actor }));
       await this.kick();
       return getEnvironment(db, this.name());
+    });
+  }
+
+  /** A monitor's down alert during this environment's rollout (issue 13): confirm it, then trip or mark. */
+  monitorAlert(environment: string, vote: AlertVote, deployId: string): Promise<AlertResult> {
+    return this.serial(async () => {
+      await this.remember(environment);
+      return handleAlert(this.host(), vote, deployId);
     });
   }
 

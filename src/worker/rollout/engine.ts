@@ -8,6 +8,7 @@
 // the invocation's Invocation (budget.ts); the waiting is I/O, not CPU.
 import type { EnvironmentConfig } from "../config";
 import { agentTargetOf } from "../integrations/agent";
+import { flushDeployEvents } from "../integrations/events";
 import { enqueueGithub, flushGithub, hasGithubItem } from "../integrations/github";
 import { type DeployRow, getDeploy, getInFlight, getQueued, hasActive, sliceCountersStmt } from "../store/deploys";
 import { type Sample, insertSamplesStmts } from "../store/samples";
@@ -20,7 +21,8 @@ import { GITHUB_CALLS_PER_TICK, type Invocation } from "./budget";
 import type { RolloutHost } from "./host";
 import { observe } from "./observe";
 import { type SliceRecord, sliceRecord } from "./record";
-import { nextSliceAt } from "./schedule";
+import { bakeCutShortReason, bakeEndsAt, bakes } from "./bake";
+import { nextBakeSliceAt, nextSliceAt } from "./schedule";
 import { type DeployEvent, type Status, isTerminal } from "./state";
 import { liveTrack } from "./track";
 
@@ -34,15 +36,17 @@ export async function tick(host: RolloutHost, invocation: Invocation): Promise<n
     if (!cfg) {
       console.error(JSON.stringify({ msg: "coordinator has no configuration for its environment", environment }));
     } else {
-      const picked = await host.serial(() => pick(host, environment));
+      const picked = await host.serial(() => pick(host, environment, cfg));
       if (picked.committed) await runCommitted(host, invocation, picked.committed);
       const deploy = picked.id ? await getDeploy(host.db, picked.id) : null;
       const sliceStart = Date.now();
       if (deploy && !isTerminal(deploy.status) && deploy.status !== "queued") await slice(host, invocation, cfg, deploy);
-      if (await hasActive(host.db, environment)) next = nextSliceAt(cfg, sliceStart, Date.now());
+      if (await hasActive(host.db, environment)) next = deploy?.status === "baking" ? nextBakeSliceAt(cfg, sliceStart, Date.now()) : nextSliceAt(cfg, sliceStart, Date.now());
     }
     const github = await flushGithub(config, host.db, host.storage, invocation, GITHUB_CALLS_PER_TICK);
-    return next === null ? github : github === null ? next : Math.min(next, github);
+    // deploy events out (issue 13): the last spender of the tick, what the budget leaves up to the GitHub share
+    const events = await flushDeployEvents(config, host.storage, Math.max(0, Math.min(GITHUB_CALLS_PER_TICK, invocation.left)));
+    return [next, github, events].reduce<number | null>((a, b) => (a === null ? b : b === null ? a : Math.min(a, b)), null);
   } catch (caught) {
     console.error(JSON.stringify({ msg: "rollout tick failed", error: String((caught as Error)?.stack ?? caught) }));
     return Date.now() + 1_000;
@@ -54,9 +58,15 @@ export async function tick(host: RolloutHost, invocation: Invocation): Promise<n
  * queued deploy. The committed transition's effects run outside the section (intake never waits on
  * the agent).
  */
-async function pick(host: RolloutHost, environment: string): Promise<{ id: string | null; committed: Committed | null }> {
+async function pick(host: RolloutHost, environment: string, cfg: EnvironmentConfig): Promise<{ id: string | null; committed: Committed | null }> {
   const inFlight = await getInFlight(host.db, environment);
   const queued = await getQueued(host.db, environment);
+  // A deploy request during the bake ends it at once as succeeded (issue 13); the queued deploy
+  // starts on the next tick, which the verdict's release_environment asks for right away.
+  if (inFlight?.status === "baking" && queued && (queued.trigger_source === "rollback" || !(await getEnvironment(host.db, environment)).locked)) {
+    const reason = bakeCutShortReason(inFlight.bake_started_at ?? inFlight.status_changed_at, Date.now(), cfg, queued.id);
+    return { id: null, committed: await commitTransition(host, inFlight, { type: "baked", reason }) };
+  }
   if (inFlight) {
     // a request waiting its turn shows on GitHub as queued
     if (queued && queued.github_deployment_id === null && !(await hasGithubItem(host.storage, queued.id))) {
@@ -105,6 +115,11 @@ async function slice(host: RolloutHost, invocation: Invocation, cfg: Environment
   if (target) {
     record.marks.push({ mark: "rollback_requested", reason: `rollback to ${target} requested`, at: now });
     outcome.fields = { rollback_sha: target, rollback_requested_at: now };
+  }
+  // a clean soak with a bake window: the bake starts now (issue 13)
+  if (event?.type === "verified" && bakes(cfg)) {
+    outcome.fields = { ...outcome.fields, bake_started_at: now, bake_ends_at: bakeEndsAt(now, cfg) };
+    record.marks.push({ mark: "bake_started", reason: `soak passed; baking for bake_seconds ${cfg.bake_seconds}`, at: now });
   }
   if (!event) {
     await host.db.batch(sliceStmts(host.db, outcome));

@@ -55,7 +55,7 @@ export async function observe(track: Track, cfg: SliceConfig, invocation: Invoca
   for (const at of probeSchedule(track, cfg, Date.now())) {
     await sleep(at - Date.now(), stop.signal);
     if (early) break;
-    if (soakCovered(summarize(track, snapshot(false), cfg), { lastRoundAt }, cfg)) break;
+    if (track.name !== "bake" && soakCovered(summarize(track, snapshot(false), cfg), { lastRoundAt }, cfg)) break;
     if (invocation.left - invocation.reserved < urls.length || !invocation.take(urls.length)) {
       skipped++;
       continue;

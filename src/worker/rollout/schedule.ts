@@ -6,12 +6,19 @@ import type { Track } from "./track";
 /** One slice of the probe loop lasts about this long; then the samples are persisted. */
 export const SLICE_MS = 1_000;
 
-export type ScheduleConfig = Pick<EnvironmentConfig, "probe_interval_ms">;
+export type ScheduleConfig = Pick<EnvironmentConfig, "probe_interval_ms"> & Partial<Pick<EnvironmentConfig, "bake_interval_ms">>;
 
-/** The send times (ms) of this slice's rounds: every probe_interval_ms across one slice, the first now. */
-export function probeSchedule(_track: Track, cfg: ScheduleConfig, now: number): number[] {
-  const rounds = Math.max(1, Math.ceil(SLICE_MS / cfg.probe_interval_ms));
-  return Array.from({ length: rounds }, (_, round) => now + round * cfg.probe_interval_ms);
+/** The send times (ms) of this slice's rounds: every probe_interval_ms (bake_interval_ms while baking) across one slice, the first now. */
+export function probeSchedule(track: Track, cfg: ScheduleConfig, now: number): number[] {
+  const interval = track.name === "bake" && cfg.bake_interval_ms ? cfg.bake_interval_ms : cfg.probe_interval_ms;
+  const rounds = Math.max(1, Math.ceil(SLICE_MS / interval));
+  return Array.from({ length: rounds }, (_, round) => now + round * interval);
+}
+
+/** While baking: the next slice starts when its first round is due, so rounds stay bake_interval_ms apart across slices. */
+export function nextBakeSliceAt(cfg: Pick<EnvironmentConfig, "bake_interval_ms">, sliceStart: number, now: number): number {
+  const interval = cfg.bake_interval_ms;
+  return Math.max(now, sliceStart + Math.ceil(SLICE_MS / interval) * interval);
 }
 
 /**

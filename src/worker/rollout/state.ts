@@ -3,13 +3,13 @@
 // (effects); rollout/apply.ts's applyTransition() persists the one and then runs the other.
 import { z } from "zod";
 
-export const ACTIVE_STATUSES = ["queued", "deploying", "verifying", "rolling_back"] as const;
+export const ACTIVE_STATUSES = ["queued", "deploying", "verifying", "baking", "rolling_back"] as const;
 export const TERMINAL_STATUSES = ["succeeded", "failed", "rolled_back", "rollback_failed", "superseded", "cancelled"] as const;
 export const STATUSES = [...ACTIVE_STATUSES, ...TERMINAL_STATUSES] as const;
 export type Status = (typeof STATUSES)[number];
 export type ActiveStatus = (typeof ACTIVE_STATUSES)[number];
-/** deploying, verifying, rolling_back: a rollout holds the environment. */
-export const IN_FLIGHT_STATUSES = ["deploying", "verifying", "rolling_back"] as const;
+/** deploying, verifying, baking, rolling_back: a rollout holds the environment. */
+export const IN_FLIGHT_STATUSES = ["deploying", "verifying", "baking", "rolling_back"] as const;
 
 export function isTerminal(status: Status): boolean {
   return (TERMINAL_STATUSES as readonly string[]).includes(status);
@@ -29,6 +29,9 @@ export const RULE_IDS = [
   "cancelled",
   "superseded",
   "watchdog",
+  // bake window and monitor alerts (issue 13)
+  "bake_max_failed_probes",
+  "monitor_alert",
 ] as const;
 export type RuleId = (typeof RULE_IDS)[number];
 export type ReasonPhase = "deploying" | "verifying" | "baking" | "rolling_back";
@@ -63,8 +66,10 @@ export type DeployEvent =
   | { type: "agent_accepted"; operation_id: string }
   /** nothing changed: the agent refused, was unreachable, or its image pre-flight failed */
   | { type: "not_deployed"; reason: string; reason_data?: ReasonData }
-  /** soak window clean, version confirmed */
+  /** soak window clean, version confirmed (→ baking when the environment bakes, else succeeded) */
   | { type: "verified" }
+  /** the bake window passed clean, or a newer deploy request cut it short (the reason says so) */
+  | { type: "baked"; reason?: string }
   /** a rule tripped after the agent was asked to deploy (probes, agent failed, version, timeout) */
   | { type: "rule_tripped"; reason: string; reason_data?: ReasonData; rollback_sha: string | null; auto_rollback: boolean }
   /** the rollback converged, its soak window was clean and the old SHA is served */
@@ -89,6 +94,8 @@ export interface DeployState {
   lock_after_rollback?: boolean;
   /** where the automatic rollback went: verified again once the rollback is */
   rollback_sha?: string | null;
+  /** set by the rollout engine: the environment has a bake window (bake_seconds > 0) */
+  bake?: boolean;
 }
 
 export type TransitionResult =
@@ -131,12 +138,22 @@ export function transition(deploy: DeployState, event: DeployEvent): TransitionR
         case "agent_accepted":
           return deploy.status === "deploying" ? done("verifying", null, [], [{ type: "notify" }]) : refuse(deploy, event);
         case "verified":
-          return deploy.status === "verifying"
-            ? done("succeeded", "verified", [{ type: "set_verified", sha: deploy.sha }], [{ type: "github_status", state: "success" }, { type: "release_environment" }, { type: "notify" }])
-            : refuse(deploy, event);
+          if (deploy.status !== "verifying") return refuse(deploy, event);
+          // the bake: the release serves, the previous verified SHA stays the rollback target
+          if (deploy.bake) return done("baking", null, [], [{ type: "github_status", state: "in_progress" }, { type: "notify" }]);
+          return done("succeeded", "verified", [{ type: "set_verified", sha: deploy.sha }], [{ type: "github_status", state: "success" }, { type: "release_environment" }, { type: "notify" }]);
         // nothing changed: refused or unreachable agent (deploying), failed pre-flight (verifying)
         case "not_deployed":
           return done("failed", event.reason, [], [{ type: "github_status", state: "error" }, { type: "release_environment" }, { type: "notify" }], event.reason_data ?? null);
+        case "rule_tripped":
+          return tripped(deploy, event);
+        default:
+          return refuse(deploy, event);
+      }
+    case "baking":
+      switch (event.type) {
+        case "baked":
+          return done("succeeded", event.reason ?? "verified; bake window passed", [{ type: "set_verified", sha: deploy.sha }], [{ type: "github_status", state: "success" }, { type: "release_environment" }, { type: "notify" }]);
         case "rule_tripped":
           return tripped(deploy, event);
         default:

@@ -5,7 +5,8 @@ import { type DeployRow, reasonDataOf } from "../store/deploys";
 import type { SamplePhase } from "../store/samples";
 import type { ReasonData, Status } from "./state";
 
-export type TrackName = "rollout" | "rollback";
+/** rollout: deploying + verifying · bake: baking (its own counters) · rollback: rolling_back */
+export type TrackName = "rollout" | "rollback" | "bake";
 
 export interface Track {
   name: TrackName;
@@ -36,11 +37,16 @@ export interface Track {
   reason: string | null;
   /** the same as data: what a failed rollback names as its cause */
   reasonData: ReasonData | null;
+  /** the bake track: when the bake window ends (ms) */
+  bakeEndsAt?: number | null;
+  /** the bake track: when the bake started (ms) */
+  bakeStartedAt?: number | null;
   /** what ran before (the verified SHA at start, else the agent's answer): the rollback target */
   previousSha: string | null;
 }
 
 export function track(deploy: DeployRow, name: TrackName): Track {
+  if (name === "bake") return bakeTrack(deploy);
   const rollback = name === "rollback";
   const convergedAt = rollback ? deploy.rollback_converged_at : deploy.converged_at;
   const phase: SamplePhase = deploy.status === "rolling_back" ? "rolling_back" : deploy.status === "deploying" ? "deploying" : "verifying";
@@ -61,8 +67,34 @@ export function track(deploy: DeployRow, name: TrackName): Track {
     reason: deploy.reason,
     reasonData: reasonDataOf(deploy),
     previousSha: deploy.previous_sha,
+    bakeEndsAt: null,
+    bakeStartedAt: null,
+  };
+}
+
+/** The bake (issue 13): the released SHA, still probed after its soak, with its own counters. */
+function bakeTrack(deploy: DeployRow): Track {
+  return {
+    name: "bake",
+    deployId: deploy.id,
+    environment: deploy.environment,
+    status: deploy.status,
+    phase: "baking",
+    sha: deploy.sha,
+    operationId: deploy.agent_operation_id,
+    failed: deploy.bake_probes_failed,
+    firstFailure: deploy.bake_first_failure,
+    convergedAt: deploy.converged_at,
+    versionConfirmedAt: deploy.version_confirmed_at,
+    startedAt: deploy.bake_started_at ?? deploy.status_changed_at,
+    judged: true,
+    reason: deploy.reason,
+    reasonData: reasonDataOf(deploy),
+    previousSha: deploy.previous_sha,
+    bakeEndsAt: deploy.bake_ends_at,
+    bakeStartedAt: deploy.bake_started_at,
   };
 }
 
 /** The live track of a deploy in flight: the rollback's while rolling back, else the rollout's. */
-export const liveTrack = (deploy: DeployRow): Track => track(deploy, deploy.status === "rolling_back" ? "rollback" : "rollout");
+export const liveTrack = (deploy: DeployRow): Track => track(deploy, deploy.status === "rolling_back" ? "rollback" : deploy.status === "baking" ? "bake" : "rollout");

@@ -6,6 +6,7 @@ import type { DeployRow } from "../store/deploys";
 import type { EnvironmentRow } from "../store/environments";
 import type { Status } from "../rollout/state";
 import type { LintFinding } from "../../protocol/agent";
+import { bakingDescription } from "../rollout/bake";
 
 export type ResponseType = "ephemeral" | "in_channel";
 export interface SlackBlock {
@@ -54,6 +55,7 @@ export const STATUS_EMOJI: Record<Status, string> = {
   queued: ":hourglass_flowing_sand:",
   deploying: ":hammer_and_wrench:",
   verifying: ":mag:",
+  baking: ":hourglass:",
   rolling_back: ":rotating_light:",
   succeeded: ":white_check_mark:",
   failed: ":x:",
@@ -81,6 +83,8 @@ export function deployHeadline(config: Config, d: DeployRow): string {
       return isRollback ? `${e} Rolling ${env} back to ${sha}` : `${e} Deploying ${sha} to ${env}`;
     case "verifying":
       return `${e} ${sha} is rolling out on ${env}; probing it from outside`;
+    case "baking":
+      return `${e} ${sha} is live on ${env} and passed its soak; ${d.bake_ends_at ? bakingDescription(d.bake_ends_at, Date.now()) : "baking"}, still probed`;
     case "rolling_back":
       return `${e} ${thing} failed; rolling back to ${d.rollback_sha ? commitLink(config, d.rollback_sha) : "the last verified release"}`;
     case "succeeded":

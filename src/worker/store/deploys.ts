@@ -42,6 +42,14 @@ export const DeployRowSchema = z.object({
   rollback_first_failure_at: nullableMs,
   rollback_first_failure: z.string().nullable(),
   rollback_version_confirmed_at: nullableMs,
+  // the bake window (issue 13; columns of migration 0004)
+  bake_started_at: nullableMs.default(null),
+  bake_ends_at: nullableMs.default(null),
+  bake_probes_total: ms.default(0),
+  bake_probes_failed: ms.default(0),
+  bake_first_failure_at: nullableMs.default(null),
+  bake_first_failure: z.string().nullable().default(null),
+  bake_version_confirmed_at: nullableMs.default(null),
   github_deployment_id: nullableMs,
   notify_url: z.string().nullable(),
   notify_count: ms,
@@ -99,6 +107,11 @@ export function deployJson(d: DeployRow, events?: EventRow[]) {
       version_confirmed_at: iso(d.version_confirmed_at),
     },
     rollback_sha: d.rollback_sha,
+    // the bake window (issue 13): null for a deploy that did not bake
+    bake:
+      d.bake_started_at === null
+        ? null
+        : { total: d.bake_probes_total, failed: d.bake_probes_failed, first_failure_at: iso(d.bake_first_failure_at), started_at: iso(d.bake_started_at), ends_at: iso(d.bake_ends_at) },
     rollback_probes: {
       total: d.rollback_probes_total,
       failed: d.rollback_probes_failed,
@@ -185,7 +198,7 @@ export interface SliceCounters {
   id: string;
   /** the status the slice was taken in: the UPDATE is guarded by it */
   status: Status;
-  track: "rollout" | "rollback";
+  track: "rollout" | "rollback" | "bake";
   /** false: the samples were stored but not counted (before the agent accepted, before the rollback converged) */
   judged: boolean;
   total: number;
@@ -200,7 +213,7 @@ export interface SliceCounters {
 
 /** The slice's counters (and fields like converged_at), guarded by the phase they were taken in. */
 export function sliceCountersStmt(db: D1Database, c: SliceCounters): D1PreparedStatement {
-  const prefix = c.track === "rollback" ? "rollback_" : "";
+  const prefix = c.track === "rollback" ? "rollback_" : c.track === "bake" ? "bake_" : "";
   const sets: string[] = ["updated_at = ?"];
   const binds: (string | number | null)[] = [c.now];
   if (c.judged) {

@@ -29,6 +29,13 @@ export const MARKS = {
   verdict: "verdict",
   /** the agent's pre-flight lint reported findings (issue 10; data.findings, store/lint.ts) */
   lint: "lint findings",
+  // bake window and monitor alerts (issue 13)
+  /** a clean soak moved the deploy to baking */
+  bake_started: "bake started",
+  /** a monitor's down alert was confirmed by the burst (or trusted): the rollout trips */
+  monitor_alert: "monitor alert",
+  /** a monitor's down alert that the confirmation burst did not confirm: the rollout goes on */
+  monitor_alert_unconfirmed: "alert unconfirmed",
 } as const;
 
 export type MarkName = keyof typeof MARKS;
@@ -96,6 +103,7 @@ export function marksOf(d: DeployRow, events: EventRow[]): Mark[] {
     ["converged", d.converged_at],
     ["version_confirmed", d.version_confirmed_at],
     ["first_failure", d.first_failure_at],
+    ["bake_started", d.bake_started_at],
     ["rollback_requested", d.rollback_requested_at],
     ["rollback_converged", d.rollback_converged_at],
     ["rollback_first_failure", d.rollback_first_failure_at],

@@ -3,7 +3,7 @@
 
 export const OUTCOMES = ["ok", "bad_status", "error", "timeout"] as const;
 export type Outcome = (typeof OUTCOMES)[number];
-export type SamplePhase = "deploying" | "verifying" | "rolling_back";
+export type SamplePhase = "deploying" | "verifying" | "baking" | "rolling_back";
 
 export interface Sample {
   deploy_id: string;

@@ -5,7 +5,7 @@
 export const MAX_BUCKETS = 600;
 
 export type SampleOutcome = "ok" | "bad_status" | "error" | "timeout";
-export type SamplePhase = "deploying" | "verifying" | "rolling_back";
+export type SamplePhase = "deploying" | "verifying" | "baking" | "rolling_back";
 
 export interface TimelineSample {
   url: string;

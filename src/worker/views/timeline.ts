@@ -39,6 +39,11 @@ const COLOR = Object.fromEntries(OUTCOME_CLASSES.map((o) => [o.cls, o.color])) a
 
 // Layout (px)
 const PAD_X = PLOT_PAD_X;
+/** Marks closer than this on the axis share one label. */
+const MARK_MERGE_PX = 4;
+/** The width a mark label takes at font-size 11 (generous: system-ui averages under 6 px a character). */
+export const markLabelWidth = (label: string) => label.length * 6 + 6;
+const markColor = (name: string) => (/fail|rollback|alert/.test(name) ? "#cf222e" : name === "verdict" ? "#24292f" : "#0969da");
 const MARK_ROW_H = 13;
 const MARK_ROWS = 3;
 const TOP = 8 + MARK_ROWS * MARK_ROW_H + 18; // mark labels, then the phase labels
@@ -91,15 +96,15 @@ export function renderBuckets(input: { bucketing: Bucketing; extents: PhaseExten
   out.push(`<title id="tl-title">${esc(title)}</title>`);
   out.push(`<rect x="0" y="0" width="${width}" height="${height}" fill="#fff"/>`);
 
-  // phase shading: rollout (deploying/verifying) and rollback (rolling_back)
+  // phase shading: rollout (deploying/verifying), bake (baking) and rollback (rolling_back)
   for (const p of phaseSpans(input.extents, input.marks, to)) {
     const x0 = x(p.from);
     const w = Math.max(1, x(p.to) - x0);
-    const fill = p.phase === "rollback" ? "#fff1e5" : "#ddf4ff";
+    const fill = PHASE_FILL[p.phase];
     out.push(
       `<g class="phase" data-phase="${p.phase}" data-t-start="${p.from}" data-t-end="${p.to}">` +
         `<rect x="${f1(x0)}" y="${TOP - 16}" width="${f1(w)}" height="${bandsBottom - TOP + 16}" fill="${fill}"/>` +
-        `<text x="${f1(x0 + 3)}" y="${TOP - 5}" fill="#57606a">${p.phase === "rollback" ? "rollback" : "rollout"}</text></g>`,
+        `<text x="${f1(x0 + 3)}" y="${TOP - 5}" fill="#57606a">${p.phase}</text></g>`,
     );
   }
 
@@ -178,25 +183,39 @@ export function renderBuckets(input: { bucketing: Bucketing; extents: PhaseExten
     out.push(`</g>`);
   });
 
-  // marks: vertical lines over every band, labels staggered in rows so they do not overlap
-  const rowEnds = new Array(MARK_ROWS).fill(-Infinity);
-  for (const m of [...input.marks].sort((a, b) => a.at - b.at)) {
-    const mx = x(m.at);
-    const labelW = m.label.length * 6 + 6;
+  // marks: vertical lines over every band; labels never drawn over each other (issue 13): marks
+  // closer than MARK_MERGE_PX share one label ("rollback requested · rollback accepted"), the
+  // others are staggered in MARK_ROWS rows, and a label with no free row is left to its line's
+  // tooltip rather than printed on top of another
+  const sorted = [...input.marks].sort((a, b) => a.at - b.at);
+  const groups: TimelineMark[][] = [];
+  for (const m of sorted) {
+    const last = groups.at(-1);
+    if (last && x(m.at) - x(last[0].at) < MARK_MERGE_PX) last.push(m);
+    else groups.push([m]);
+  }
+  const rowSpans: [number, number][][] = Array.from({ length: MARK_ROWS }, () => []);
+  for (const group of groups) {
+    const mx = x(group[0].at);
+    const label = group.map((m) => m.label).join(" · ");
+    const labelW = markLabelWidth(label);
     // near the right edge the label runs leftwards from the line
     const anchorEnd = mx + labelW > width - PAD_X;
-    const left = anchorEnd ? mx - labelW : mx;
-    let row = rowEnds.findIndex((end) => end < left);
-    if (row < 0) row = MARK_ROWS - 1;
-    rowEnds[row] = anchorEnd ? mx : mx + labelW;
-    const color = /fail|rollback/.test(m.name) ? "#cf222e" : m.name === "verdict" ? "#24292f" : "#0969da";
-    const ly = 8 + (row + 1) * MARK_ROW_H - 3;
-    out.push(
-      `<g class="mark" data-mark="${esc(m.name)}" data-t="${m.at}">` +
-        `<title>${esc(`${m.label} at ${clock(m.at)} UTC`)}</title>` +
-        `<line x1="${f1(mx)}" y1="${ly + 2}" x2="${f1(mx)}" y2="${bandsBottom}" stroke="${color}" stroke-width="1" stroke-dasharray="3 2"/>` +
-        `<text x="${f1(anchorEnd ? mx - 2 : mx + 2)}" y="${ly}" fill="${color}"${anchorEnd ? ` text-anchor="end"` : ""}>${esc(m.label)}</text></g>`,
-    );
+    const span: [number, number] = anchorEnd ? [mx - labelW, mx] : [mx, mx + labelW];
+    const row = rowSpans.findIndex((spans) => spans.every(([a, b]) => span[1] < a || span[0] > b));
+    if (row >= 0) rowSpans[row].push(span);
+    const ly = 8 + (Math.max(row, 0) + 1) * MARK_ROW_H - 3;
+    group.forEach((m, i) => {
+      const color = markColor(m.name);
+      const lineX = f1(x(m.at));
+      const text = i === 0 && row >= 0 ? `<text x="${f1(anchorEnd ? mx - 2 : mx + 2)}" y="${ly}" fill="${color}"${anchorEnd ? ` text-anchor="end"` : ""}>${esc(label)}</text>` : "";
+      out.push(
+        `<g class="mark" data-mark="${esc(m.name)}" data-t="${m.at}">` +
+          `<title>${esc(`${m.label} at ${clock(m.at)} UTC`)}</title>` +
+          `<line x1="${lineX}" y1="${ly + 2}" x2="${lineX}" y2="${bandsBottom}" stroke="${color}" stroke-width="1" stroke-dasharray="3 2"/>` +
+          `${text}</g>`,
+      );
+    });
   }
 
   // time axis: seconds since `from`
@@ -222,7 +241,8 @@ export function renderBuckets(input: { bucketing: Bucketing; extents: PhaseExten
   out.push(
     `<rect x="${PAD_X}" y="${l2}" width="10" height="10" fill="#ddf4ff" stroke="#d0d7de"/><text x="${PAD_X + 14}" y="${l2 + 9}">rollout phase</text>` +
       `<rect x="${PAD_X + 110}" y="${l2}" width="10" height="10" fill="#fff1e5" stroke="#d0d7de"/><text x="${PAD_X + 124}" y="${l2 + 9}">rollback phase</text>` +
-      `<text x="${PAD_X + 230}" y="${l2 + 9}" fill="#57606a">bucket = ${esc(fmtDuration(bucketMs))}, ≤ ${maxPerBucket} samples; colour = worst outcome in it</text>`,
+      (input.marks.some((m) => m.name === "bake_started") ? `<rect x="${PAD_X + 220}" y="${l2}" width="10" height="10" fill="${PHASE_FILL.bake}" stroke="#d0d7de"/><text x="${PAD_X + 234}" y="${l2 + 9}">bake phase</text>` : "") +
+      `<text x="${PAD_X + (input.marks.some((m) => m.name === "bake_started") ? 320 : 230)}" y="${l2 + 9}" fill="#57606a">bucket = ${esc(fmtDuration(bucketMs))}, ≤ ${maxPerBucket} samples; colour = worst outcome in it</text>`,
   );
   out.push(`</g></svg>`);
   return out.join("\n");
@@ -241,8 +261,23 @@ function bucketTitle(k: Bucket): string {
   return parts.join(" · ");
 }
 
-/** Rollout and rollback spans: from the samples of each phase, the rollback from its request mark. */
-function phaseSpans(extents: PhaseExtents, marks: TimelineMark[], end: number): { phase: "rollout" | "rollback"; from: number; to: number }[] {
+const PHASE_FILL = { rollout: "#ddf4ff", bake: "#eafbe7", rollback: "#fff1e5" } as const;
+
+/**
+ * Rollout, bake and rollback spans: from the samples of each phase, the rollback from its request
+ * mark, the bake (issue 13) from its bake_started mark to the rollback or the rollout's last sample.
+ */
+export function phaseSpans(extents: PhaseExtents, marks: TimelineMark[], end: number): { phase: "rollout" | "bake" | "rollback"; from: number; to: number }[] {
+  const spans = rolloutAndRollback(extents, marks, end);
+  const bakeStart = marks.find((m) => m.name === "bake_started")?.at;
+  const rollout = spans.find((s) => s.phase === "rollout");
+  if (bakeStart === undefined || !rollout || bakeStart >= rollout.to) return spans;
+  const bake = { phase: "bake" as const, from: bakeStart, to: rollout.to };
+  rollout.to = bakeStart;
+  return [rollout, bake, ...spans.filter((s) => s.phase !== "rollout")];
+}
+
+function rolloutAndRollback(extents: PhaseExtents, marks: TimelineMark[], end: number): { phase: "rollout" | "bake" | "rollback"; from: number; to: number }[] {
   let [b0, b1] = extents.rollback ?? [Infinity, -Infinity];
   const requested = marks.find((m) => m.name === "rollback_requested");
   if (requested) {
@@ -250,7 +285,7 @@ function phaseSpans(extents: PhaseExtents, marks: TimelineMark[], end: number): 
     // requested but no rollback sample yet: the rollback runs to the end of the picture
     b1 = b1 === -Infinity ? end : Math.max(b1, requested.at);
   }
-  const spans: { phase: "rollout" | "rollback"; from: number; to: number }[] = [];
+  const spans: { phase: "rollout" | "bake" | "rollback"; from: number; to: number }[] = [];
   // the rollout runs until the rollback starts (or its last sample)
   if (extents.rollout) {
     const [r0, r1] = extents.rollout;

@@ -203,3 +203,31 @@ describe("deploy/action/follow.mjs", () => {
     expect(r.summary).toContain("still verifying");
   });
 });
+
+// bake window (issue 13): `until: verified` stops at baking; the default waits through the bake
+describe("deploy/action/follow.mjs with a bake window", () => {
+  const states = [deploy("verifying"), deploy("baking"), deploy("baking"), deploy("succeeded", { reason: "verified; bake window passed" })];
+
+  it("waits through baking to the verdict by default", async () => {
+    const { base, seen } = await fakeCoordinator({ posts: [{ status: 202, body: { deploy: deploy("queued") } }], states });
+    const r = await runAction(base);
+    expect(r.code).toBe(0);
+    expect(seen.gets).toHaveLength(4);
+    expect(r.summary).toContain("| verdict | **succeeded** |");
+  });
+
+  it("stops, green, at baking with until: verified", async () => {
+    const { base, seen } = await fakeCoordinator({ posts: [{ status: 202, body: { deploy: deploy("queued") } }], states });
+    const r = await runAction(base, { DC_UNTIL: "verified" });
+    expect(r.code).toBe(0);
+    expect(seen.gets).toHaveLength(2);
+    expect(r.summary).toContain("**baking**");
+  });
+
+  it("refuses an until it does not know", async () => {
+    const { base } = await fakeCoordinator({ posts: [{ status: 202, body: { deploy: deploy("queued") } }], states });
+    const r = await runAction(base, { DC_UNTIL: "soon" });
+    expect(r.code).toBe(2);
+    expect(r.stdout).toContain("until must be done or verified");
+  });
+});

@@ -28,7 +28,7 @@ export async function scriptProbe(environment: string, scenario: ProbeScenario) 
   if (res.status !== 204) throw new Error(`scripting the probe target: ${res.status}`);
 }
 
-export async function agentRequests(environment: string): Promise<{ method: string; path: string; body: { deploy_id?: string; sha?: string; supersede?: boolean } | null; status: number; auth: string }[]> {
+export async function agentRequests(environment: string): Promise<{ method: string; path: string; body: { deploy_id?: string; sha?: string; supersede?: boolean } | null; at: number; status: number; auth: string }[]> {
   return (await fetch(`${servers().agent.url}/__requests/${environment}`)).json();
 }
 
