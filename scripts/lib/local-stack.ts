@@ -107,6 +107,8 @@ export interface WorkerOptions {
   stateDir: string;
   vars: Record<string, string>;
   logFile: string;
+  /** another entry module instead of wrangler.toml's main (a benchmark's instrumented entry) */
+  script?: string;
 }
 
 /** Applies the migrations to the local D1 in stateDir, then starts `wrangler dev` on 127.0.0.1. */
@@ -117,7 +119,7 @@ export async function startWorker(o: WorkerOptions): Promise<Proc> {
     encoding: "utf8",
   });
   if (migrate.status !== 0) throw new Error(`migrations failed: ${migrate.stderr || migrate.stdout}`);
-  const args = ["dev", "--ip", "127.0.0.1", "--port", String(o.port), "--persist-to", o.stateDir, "--show-interactive-dev-session=false"];
+  const args = ["dev", ...(o.script ? [o.script] : []), "--ip", "127.0.0.1", "--port", String(o.port), "--persist-to", o.stateDir, "--show-interactive-dev-session=false"];
   for (const [k, v] of Object.entries(o.vars)) args.push("--var", `${k}:${v}`);
   const child = startGroup(path.join(BIN, "wrangler"), args, {}, o.logFile);
   const url = `http://127.0.0.1:${o.port}`;
