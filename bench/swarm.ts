@@ -18,7 +18,7 @@
 // It never runs next to someone else's Swarm tests: it waits (bounded) while a `test:swarm` run
 // is visible in `ps`, and always tears the lab down (labDown) at the end, also on SIGINT.
 import { execFile, spawnSync } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { promisify } from "node:util";
 import { LAB_HEALTH_URL, LAB_SHAS, LAB_STACK, deployDirect, labDown, labUp, waitFor } from "../lab/lab";
@@ -182,7 +182,18 @@ async function rollout(stack: LabStack, kind: Kind, k: number, environment: stri
   return r;
 }
 
+/** --replot FILE: the restore table and chart again from a saved swarm.json (no lab needed). */
+function replot(file: string) {
+  const saved = JSON.parse(readFileSync(file, "utf8")) as { settings: { k: number }; runs: Result[] };
+  const rows = restoreSummary(saved.runs);
+  const base = file.replace(/\.json$/, "");
+  writeFileSync(`${base}.restore.md`, `${restoreTable(rows)}\n`);
+  writeFileSync(`${base}.svg`, restoreChart(rows, saved.settings.k));
+  console.log(restoreTable(rows));
+}
+
 async function main() {
+  if (f.replot) return replot(f.replot);
   const t0 = Date.now();
   for (let i = 0; otherLabRun() && i < WAIT_LAB_MIN * 6; i++) {
     process.stderr.write(`waiting: a Swarm test run is in progress (${otherLabRun()})\n`);
@@ -310,7 +321,8 @@ function restoreSummary(results: Result[]): RestoreRow[] {
       return { from: fromStep, to, p50: percentile(xs, 50) };
     });
     const users = rs.flatMap((r) => (r.restore!.client_first_failure !== null && r.restore!.client_last_failure !== null ? [r.restore!.client_last_failure - r.restore!.client_first_failure] : []));
-    const share = since("swarm_has_spec");
+    // Swarm's own rollback of an unhealthy release has the old spec back before any rule tripped: no product share to speak of
+    const share = since("swarm_has_spec").filter((x) => x >= 0);
     return [{ kind, n: rs.length, from_first_failure: from, segments, product_share_ms: { p50: percentile(share, 50), max: share.length ? Math.max(...share) : null }, users_ms: { p50: percentile(users, 50), max: users.length ? Math.max(...users) : null } }];
   });
 }
@@ -326,7 +338,8 @@ function restoreTable(rows: RestoreRow[]): string {
 const SEGMENT_COLORS = ["#1f6feb", "#54aeff", "#8250df", "#d29922", "#cf222e", "#6e7781"];
 
 function restoreChart(rows: RestoreRow[], k: number): string {
-  const bars: Bar[] = rows.map((r) => ({
+  // only the releases users saw errors from: restoring is what the chart is about
+  const bars: Bar[] = rows.filter((r) => r.users_ms.p50 !== null).map((r) => ({
     label: r.kind,
     segments: r.segments.map((sg, i) => ({ name: `${STEP_LABEL[sg.from]} → ${STEP_LABEL[sg.to]}`, color: SEGMENT_COLORS[i % SEGMENT_COLORS.length], value: Math.max(0, sg.p50 ?? 0) })),
     note: r.product_share_ms.p50 === null ? undefined : `product's share ${Math.round(r.product_share_ms.p50)} ms`,
