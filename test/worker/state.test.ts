@@ -38,14 +38,14 @@ describe("the deploy state machine", () => {
   test("a tripped rule without a rollback target ends rollback_failed and locks", () => {
     const t = transition({ status: "verifying", sha }, { ...EVENTS.rule_tripped, rollback_sha: null } as DeployEvent);
     expect(t).toMatchObject({ ok: true, next: "rollback_failed", reason: "1 failed probe > max_failed_probes 0; no release to roll back to" });
-    expect(t.ok && t.effects.map((e) => e.type)).toContain("lock");
+    expect(t.ok && t.writes.map((w) => w.type)).toContain("lock");
   });
 
   test("a tripped rule with auto_rollback off ends failed, leaves the release and locks", () => {
     const t = transition({ status: "verifying", sha }, { ...EVENTS.rule_tripped, auto_rollback: false } as DeployEvent);
     expect(t).toMatchObject({ ok: true, next: "failed" });
     expect(t.ok && t.effects.find((e) => e.type === "agent_deploy")).toBeUndefined();
-    expect(t.ok && t.effects.map((e) => e.type)).toContain("lock");
+    expect(t.ok && t.writes.map((w) => w.type)).toContain("lock");
   });
 
   test("a tripped rule with a target asks the agent to deploy the target", () => {
@@ -56,10 +56,10 @@ describe("the deploy state machine", () => {
   test("a verified rollback locks only when lock_after_rollback, and verifies the rollback SHA", () => {
     const locked = transition({ status: "rolling_back", sha, rollback_sha: "a".repeat(40) }, { type: "rollback_verified", reason: "rolled back: x" });
     expect(locked).toMatchObject({ ok: true, next: "rolled_back", reason: "rolled back: x" });
-    expect(locked.ok && locked.effects).toContainEqual({ type: "set_verified", sha: "a".repeat(40) });
-    expect(locked.ok && locked.effects.map((e) => e.type)).toContain("lock");
+    expect(locked.ok && locked.writes).toContainEqual({ type: "set_verified", sha: "a".repeat(40) });
+    expect(locked.ok && locked.writes.map((w) => w.type)).toContain("lock");
     const open = transition({ status: "rolling_back", sha, lock_after_rollback: false }, EVENTS.rollback_verified);
-    expect(open.ok && open.effects.map((e) => e.type)).not.toContain("lock");
+    expect(open.ok && open.writes.map((w) => w.type)).not.toContain("lock");
   });
 
   test("every verdict releases the environment", () => {

@@ -3,7 +3,7 @@
 // part of it: status changes go to an outbox in the coordinator's storage, are sent in order on
 // the next ticks, retried a bounded number of times, and dropped with a log line when GitHub stays down.
 import type { Config } from "../config";
-import { type DeployRow, getDeploy } from "../store/deploys";
+import { type DeployRow, getDeploy, setGithubDeploymentId } from "../store/deploys";
 import { githubClient } from "./github-client";
 
 export type GithubState = "queued" | "in_progress" | "success" | "failure" | "error" | "inactive";
@@ -113,7 +113,7 @@ async function send(octokit: Octo, config: Config, db: D1Database, owner: string
     calls += 1;
     id = (created.data as { id?: number }).id ?? null;
     if (id === null) throw new Error("GitHub created no deployment (202: merge in progress?)");
-    await db.prepare("UPDATE deploys SET github_deployment_id = ? WHERE id = ?").bind(id, d.id).run();
+    await setGithubDeploymentId(db, d.id, id);
     if (state !== "queued") {
       await postStatus("queued");
       calls += 1;

@@ -1,6 +1,7 @@
 // The per-environment coordinator: a Durable Object addressed by environment name. It owns the
 // environment's queue (one rollout at a time, newer queued requests supersede older ones, locks)
-// and keeps the rollout moving with its alarm (see engine.ts).
+// and keeps the rollout moving with its alarm (see engine.ts). The engine reaches it only through
+// the RolloutHost port (host.ts).
 import { DurableObject } from "cloudflare:workers";
 import { loadConfig } from "../config";
 import {
@@ -14,10 +15,14 @@ import {
   insertDeployStmt,
   insertEventStmt,
   newDeployId,
-  transitionStmts,
 } from "../store/deploys";
 import { type EnvironmentRow, ensureEnvironmentStmt, getEnvironment, lockJson, lockStmts, unlockStmts } from "../store/environments";
-import { apply, runEffects, settleStalled, tick } from "./engine";
+import { deliverySeen, markDeliverySeenStmt, markTokenSeenStmt, tokenSeen } from "../store/seen";
+import { applyTransition, runEffects, transitionWrites } from "./apply";
+import { Invocation } from "./budget";
+import { tick } from "./engine";
+import type { RolloutHost } from "./host";
+import { settleStalled } from "./stalled";
 import { type DeployEvent, type Effect, transition } from "./state";
 
 export interface SubmitRequest {
@@ -47,6 +52,8 @@ export type ControlResult<T = DeployJson> = { ok: true; value: T } | { ok: false
 export class EnvironmentCoordinator extends DurableObject<Env> {
   private chain: Promise<unknown> = Promise.resolve();
   private envName: string | undefined;
+  /** an alarm invocation is running (a test driving alarms by hand next to real ones) */
+  private ticking = false;
 
   /**
    * Runs fn after every earlier serial section has finished. D1 calls are real I/O, so the DO's
@@ -64,22 +71,17 @@ export class EnvironmentCoordinator extends DurableObject<Env> {
       await this.remember(req.environment);
       const db = this.env.DB;
       const now = Date.now();
-      if (req.jti && (await db.prepare("SELECT 1 FROM seen_tokens WHERE jti = ?").bind(req.jti.id).first())) return { kind: "replay" };
+      if (req.jti && (await tokenSeen(db, req.jti.id))) return { kind: "replay" };
       if (req.delivery) {
-        const seen = await db
-          .prepare("SELECT deploy_id FROM seen_deliveries WHERE source = ? AND delivery_id = ?")
-          .bind(req.delivery.source, req.delivery.id)
-          .first<{ deploy_id: string | null }>();
+        const seen = await deliverySeen(db, req.delivery.source, req.delivery.id);
         if (seen) {
           const d = seen.deploy_id ? await getDeploy(db, seen.deploy_id) : null;
           return d ? { kind: "existing", deploy: deployJson(d) } : { kind: "replay" };
         }
       }
       const markSeen = (deployId: string) => [
-        ...(req.jti ? [db.prepare("INSERT INTO seen_tokens (jti, expires_at) VALUES (?, ?)").bind(req.jti.id, req.jti.expires_at)] : []),
-        ...(req.delivery
-          ? [db.prepare("INSERT INTO seen_deliveries (source, delivery_id, deploy_id, seen_at) VALUES (?, ?, ?, ?)").bind(req.delivery.source, req.delivery.id, deployId, now)]
-          : []),
+        ...(req.jti ? [markTokenSeenStmt(db, req.jti.id, req.jti.expires_at)] : []),
+        ...(req.delivery ? [markDeliverySeenStmt(db, req.delivery.source, req.delivery.id, deployId, now)] : []),
       ];
 
       if (req.idempotency_key) {
@@ -97,12 +99,16 @@ export class EnvironmentCoordinator extends DurableObject<Env> {
       const id = newDeployId(now);
       const older = await getQueued(db, req.environment);
       const stmts: D1PreparedStatement[] = [ensureEnvironmentStmt(db, req.environment, now), ...markSeen(id)];
-      let supersede: { row: DeployRow; effects: ReturnType<typeof transition> } | null = null;
+      // The one transition not applied by applyTransition(): the supersede goes INSIDE the new
+      // deploy's insert batch, because the database allows one queued deploy per environment
+      // (deploys_one_queued) — the older one must leave `queued` in the same transaction the newer
+      // one enters it. Its statements and effects are still transition()'s, written by transitionWrites().
+      let superseded: { row: DeployRow; effects: Effect[] } | null = null;
       if (older) {
-        const t = transition(older, { type: "supersede", by: id });
-        if (t.ok) {
-          stmts.push(...transitionStmts(db, { id: older.id, from: "queued", to: t.next, reason: t.reason, actor: req.trigger.actor, now, terminal: true }));
-          supersede = { row: older, effects: t };
+        const decided = transition(older, { type: "supersede", by: id });
+        if (decided.ok) {
+          stmts.push(...transitionWrites(db, older, decided, { actor: req.trigger.actor }, now));
+          superseded = { row: older, effects: decided.effects };
         }
       }
       stmts.push(
@@ -123,7 +129,7 @@ export class EnvironmentCoordinator extends DurableObject<Env> {
         insertEventStmt(db, { deploy_id: id, at: now, from: null, to: "queued", reason: `requested by ${req.trigger.source}`, actor: req.trigger.actor }),
       );
       await db.batch(stmts);
-      if (supersede?.effects.ok) await this.afterTransition(supersede.row.id, supersede.effects.effects);
+      if (superseded) await runEffects(this.host(), new Invocation(), superseded.row.id, superseded.effects);
       await this.kick();
       const created = await getDeploy(db, id);
       return { kind: "created", deploy: deployJson(created!) };
@@ -166,13 +172,21 @@ export class EnvironmentCoordinator extends DurableObject<Env> {
     });
   }
 
-  /** Persist one transition of a deploy of this environment and run its effects (engine.apply). */
-  applyEvent(d: DeployRow, e: DeployEvent, actor: string): Promise<boolean> {
-    return apply(this, this.config().ENVIRONMENTS[d.environment], d, e, { actor });
+  /** Apply one transition of a deploy of this environment (a control call: its own invocation budget). */
+  private applyEvent(d: DeployRow, e: DeployEvent, actor: string): Promise<boolean> {
+    return applyTransition(this.host(), new Invocation(), d, e, { actor });
   }
 
-  private async afterTransition(deployId: string, effects: Effect[]) {
-    if (effects.length) await runEffects(this, deployId, effects);
+  /** The port the engine sees (host.ts). */
+  private host(): RolloutHost {
+    return {
+      db: this.env.DB,
+      storage: this.ctx.storage,
+      environment: () => this.name(),
+      config: () => this.config(),
+      serial: (fn) => this.serial(fn),
+      kick: () => this.kick(),
+    };
   }
 
   /** Wake the engine now (it picks up queued deploys and keeps rollouts moving). */
@@ -184,14 +198,26 @@ export class EnvironmentCoordinator extends DurableObject<Env> {
 
   async alarm(): Promise<void> {
     if (!(await this.loadName())) return;
-    const next = await tick(this);
+    // An alarm fired while another invocation of this object still runs (a test driving alarms by
+    // hand next to real ones): let the running one finish its slice.
+    if (this.ticking) {
+      await this.ctx.storage.setAlarm(Date.now() + 250);
+      return;
+    }
+    this.ticking = true;
+    let next: number | null;
+    try {
+      next = await tick(this.host(), new Invocation());
+    } finally {
+      this.ticking = false;
+    }
     if (next !== null) await this.ctx.storage.setAlarm(next);
   }
 
   /** The watchdog's call: settle this environment's rollout if it stopped moving, then wake the engine. */
   async settleStalled(environment: string, now: number): Promise<string | null> {
     await this.remember(environment);
-    return settleStalled(this, now);
+    return settleStalled(this.host(), now);
   }
 
   /** Wake the engine for this environment (used by the watchdog and after restarts). */
@@ -225,14 +251,6 @@ export class EnvironmentCoordinator extends DurableObject<Env> {
 
   config() {
     return loadConfig(this.env as unknown as Record<string, unknown>);
-  }
-
-  get db(): D1Database {
-    return this.env.DB;
-  }
-
-  get storage(): DurableObjectStorage {
-    return this.ctx.storage;
   }
 }
 

@@ -2,13 +2,11 @@
 // coordinator with work, so a lost alarm never leaves an environment held or a queue stuck.
 import { coordinator } from "../app";
 import { loadConfig } from "../config";
+import { activeEnvironments } from "../store/deploys";
 
 export async function watchdog(env: Env, now: number): Promise<void> {
   const config = loadConfig(env as unknown as Record<string, unknown>);
-  const { results } = await env.DB.prepare(
-    "SELECT DISTINCT environment FROM deploys WHERE status IN ('queued','deploying','verifying','rolling_back')",
-  ).all<{ environment: string }>();
-  for (const { environment } of results) {
+  for (const environment of await activeEnvironments(env.DB)) {
     if (!config.ENVIRONMENTS[environment]) {
       console.error(JSON.stringify({ msg: "watchdog: deploy in flight for an environment no longer configured", environment }));
       continue;

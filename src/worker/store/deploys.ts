@@ -1,6 +1,6 @@
 // D1 access for deploys and their events. Rows are parsed by zod at this edge; times are ms.
 import { z } from "zod";
-import { STATUSES, type Status } from "../rollout/state";
+import { ACTIVE_STATUSES, IN_FLIGHT_STATUSES, STATUSES, type Status } from "../rollout/state";
 
 export const TRIGGER_SOURCES = ["ci", "webhook", "slack", "api", "rollback"] as const;
 export type TriggerSource = (typeof TRIGGER_SOURCES)[number];
@@ -137,13 +137,78 @@ export async function listDeploys(db: D1Database, opts: { environment?: string; 
   return results.map((r) => DeployRowSchema.parse(r));
 }
 
+/** `'a','b'` for an IN (…) list of status constants (code constants, never user input). */
+export const statusList = (statuses: readonly Status[]) => statuses.map((s) => `'${s}'`).join(",");
+
 /** The deploy holding the environment (deploying/verifying/rolling_back), if any. */
 export async function getInFlight(db: D1Database, environment: string): Promise<DeployRow | null> {
   const row = await db
-    .prepare("SELECT * FROM deploys WHERE environment = ? AND status IN ('deploying','verifying','rolling_back') LIMIT 1")
+    .prepare(`SELECT * FROM deploys WHERE environment = ? AND status IN (${statusList(IN_FLIGHT_STATUSES)}) LIMIT 1`)
     .bind(environment)
     .first();
   return row ? DeployRowSchema.parse(row) : null;
+}
+
+/** Whether the environment has anything queued or in flight (the engine keeps its alarm while it does). */
+export async function hasActive(db: D1Database, environment: string): Promise<boolean> {
+  return !!(await db.prepare(`SELECT 1 FROM deploys WHERE environment = ? AND status IN (${statusList(ACTIVE_STATUSES)}) LIMIT 1`).bind(environment).first());
+}
+
+/** Every environment with a deploy queued or in flight (the cron watchdog's round). */
+export async function activeEnvironments(db: D1Database): Promise<string[]> {
+  const { results } = await db.prepare(`SELECT DISTINCT environment FROM deploys WHERE status IN (${statusList(ACTIVE_STATUSES)})`).all<{ environment: string }>();
+  return results.map((r) => r.environment);
+}
+
+/** The agent accepted the rollback request: its operation id (guarded by the status). */
+export function rollbackAcceptedStmt(db: D1Database, deployId: string, operationId: string, now: number): D1PreparedStatement {
+  return db.prepare("UPDATE deploys SET rollback_operation_id = ?, updated_at = ? WHERE id = ? AND status = 'rolling_back'").bind(operationId, now, deployId);
+}
+
+/** What one slice of the probe loop counted, for one track (the rollout's or the rollback's columns). */
+export interface SliceCounters {
+  id: string;
+  /** the status the slice was taken in: the UPDATE is guarded by it */
+  status: Status;
+  track: "rollout" | "rollback";
+  /** false: the samples were stored but not counted (before the agent accepted, before the rollback converged) */
+  judged: boolean;
+  total: number;
+  failed: number;
+  firstFailureAt: number | null;
+  firstFailure: string | null;
+  versionConfirmedAt: number | null;
+  /** further columns (converged_at, previous_sha, …): code constants, never user input */
+  fields: Record<string, string | number | null>;
+  now: number;
+}
+
+/** The slice's counters (and fields like converged_at), guarded by the phase they were taken in. */
+export function sliceCountersStmt(db: D1Database, c: SliceCounters): D1PreparedStatement {
+  const prefix = c.track === "rollback" ? "rollback_" : "";
+  const sets: string[] = ["updated_at = ?"];
+  const binds: (string | number | null)[] = [c.now];
+  if (c.judged) {
+    sets.push(
+      `${prefix}probes_total = ${prefix}probes_total + ?`,
+      `${prefix}probes_failed = ${prefix}probes_failed + ?`,
+      `${prefix}first_failure_at = COALESCE(${prefix}first_failure_at, ?)`,
+      `${prefix}first_failure = COALESCE(${prefix}first_failure, ?)`,
+      `${prefix}version_confirmed_at = COALESCE(${prefix}version_confirmed_at, ?)`,
+    );
+    binds.push(c.total, c.failed, c.firstFailureAt, c.firstFailure, c.versionConfirmedAt);
+  }
+  for (const [column, value] of Object.entries(c.fields)) {
+    if (!/^[a-z_]+$/.test(column)) throw new Error(`bad column ${column}`);
+    sets.push(`${column} = ?`);
+    binds.push(value);
+  }
+  return db.prepare(`UPDATE deploys SET ${sets.join(", ")} WHERE id = ? AND status = ?`).bind(...binds, c.id, c.status);
+}
+
+/** GitHub created the deploy's Deployment. */
+export async function setGithubDeploymentId(db: D1Database, deployId: string, githubId: number): Promise<void> {
+  await db.prepare("UPDATE deploys SET github_deployment_id = ? WHERE id = ?").bind(githubId, deployId).run();
 }
 
 export async function getQueued(db: D1Database, environment: string): Promise<DeployRow | null> {

@@ -46,6 +46,34 @@ export function setVerifiedStmts(db: D1Database, name: string, sha: string, depl
   ];
 }
 
+/**
+ * The D1-only writes a transition carries (DESIGN: persist before acting), written in the
+ * transition's own batch and only if its guarded UPDATE took effect: the EXISTS clause checks
+ * that the deploy now has the new status with this very status_changed_at.
+ */
+const TOOK_EFFECT = "EXISTS (SELECT 1 FROM deploys WHERE id = ? AND status = ? AND status_changed_at = ?)";
+export type TransitionGuard = { deployId: string; status: string; at: number };
+
+export function setVerifiedIfStmts(db: D1Database, name: string, sha: string, guard: TransitionGuard): D1PreparedStatement[] {
+  const now = guard.at;
+  return [
+    ensureEnvironmentStmt(db, name, now),
+    db
+      .prepare(`UPDATE environments SET verified_sha = ?, verified_at = ?, verified_deploy_id = ?, updated_at = ? WHERE name = ? AND ${TOOK_EFFECT}`)
+      .bind(sha, now, guard.deployId, now, name, guard.deployId, guard.status, now),
+  ];
+}
+
+export function lockIfStmts(db: D1Database, name: string, reason: string, actor: string, guard: TransitionGuard): D1PreparedStatement[] {
+  const now = guard.at;
+  return [
+    ensureEnvironmentStmt(db, name, now),
+    db
+      .prepare(`UPDATE environments SET locked = 1, lock_reason = ?, lock_actor = ?, locked_at = ?, updated_at = ? WHERE name = ? AND ${TOOK_EFFECT}`)
+      .bind(reason.slice(0, 500), actor, now, now, name, guard.deployId, guard.status, now),
+  ];
+}
+
 export function lockJson(e: EnvironmentRow) {
   return e.locked ? { reason: e.lock_reason, actor: e.lock_actor, locked_at: e.locked_at === null ? null : new Date(e.locked_at).toISOString() } : null;
 }

@@ -1,0 +1,65 @@
+// A Track: the rollout's or the rollback's half of a deploy row, read one way. The row keeps two
+// sets of columns (probes_* and rollback_probes_*, converged_at and rollback_converged_at, …); the
+// engine reads whichever half is live through this view instead of `rollback ? a : b` everywhere.
+import type { DeployRow } from "../store/deploys";
+import type { SamplePhase } from "../store/samples";
+import type { Status } from "./state";
+
+export type TrackName = "rollout" | "rollback";
+
+export interface Track {
+  name: TrackName;
+  deployId: string;
+  environment: string;
+  /** the deploy's status when the track was read (updates are guarded by it) */
+  status: Status;
+  /** the samples' phase */
+  phase: SamplePhase;
+  /** the SHA this track expects to be served */
+  sha: string | null;
+  operationId: string | null;
+  /** failures counted so far (before this slice) */
+  failed: number;
+  /** the first counted failure, described */
+  firstFailure: string | null;
+  convergedAt: number | null;
+  versionConfirmedAt: number | null;
+  /** when the agent was asked (the rollout timeout runs from here) */
+  startedAt: number;
+  /**
+   * Whether this slice's samples count. Before the agent accepted (deploying) nothing has changed
+   * yet: a failure then is the old release's. Failures before the rollback converged belong to the
+   * release being removed. Both are stored (counted = 0); neither trips a rule.
+   */
+  judged: boolean;
+  /** the deploy's reason so far: what the rollout failed on, for a rollback's verdict */
+  reason: string | null;
+  /** what ran before (the verified SHA at start, else the agent's answer): the rollback target */
+  previousSha: string | null;
+}
+
+export function track(deploy: DeployRow, name: TrackName): Track {
+  const rollback = name === "rollback";
+  const convergedAt = rollback ? deploy.rollback_converged_at : deploy.converged_at;
+  const phase: SamplePhase = deploy.status === "rolling_back" ? "rolling_back" : deploy.status === "deploying" ? "deploying" : "verifying";
+  return {
+    name,
+    deployId: deploy.id,
+    environment: deploy.environment,
+    status: deploy.status,
+    phase,
+    sha: rollback ? deploy.rollback_sha : deploy.sha,
+    operationId: rollback ? deploy.rollback_operation_id : deploy.agent_operation_id,
+    failed: rollback ? deploy.rollback_probes_failed : deploy.probes_failed,
+    firstFailure: rollback ? deploy.rollback_first_failure : deploy.first_failure,
+    convergedAt,
+    versionConfirmedAt: rollback ? deploy.rollback_version_confirmed_at : deploy.version_confirmed_at,
+    startedAt: (rollback ? deploy.rollback_requested_at : deploy.agent_requested_at) ?? deploy.status_changed_at,
+    judged: rollback ? convergedAt !== null : deploy.status === "verifying",
+    reason: deploy.reason,
+    previousSha: deploy.previous_sha,
+  };
+}
+
+/** The live track of a deploy in flight: the rollback's while rolling back, else the rollout's. */
+export const liveTrack = (deploy: DeployRow): Track => track(deploy, deploy.status === "rolling_back" ? "rollback" : "rollout");
