@@ -32,6 +32,9 @@ export const EnvironmentConfigSchema = z.strictObject({
   github_environment: z.string().min(1).optional(),
   /** path of the workflow whose successful runs deploy (webhook trigger), e.g. .github/workflows/release.yml */
   workflow: z.string().min(1).optional(),
+  // burst probing (issue 14): rounds this often while Swarm swaps tasks (the agent's acceptance →
+  // its convergence + 2 s); burst_interval_ms ≥ probe_interval_ms turns it off
+  burst_interval_ms: z.number().int().min(10).max(60_000).default(50),
 });
 export type EnvironmentConfig = z.infer<typeof EnvironmentConfigSchema> & { name: string; github_environment: string };
 

@@ -40,7 +40,7 @@ export async function hasGithubItem(storage: DurableObjectStorage, deployId: str
  * Sends due outbox items in order, at most `maxCalls` GitHub requests. Returns when the next item
  * is due (ms), or null when the outbox is empty. Never throws.
  */
-export async function flushGithub(config: Config, db: D1Database, storage: DurableObjectStorage, maxCalls: number, now = Date.now()): Promise<number | null> {
+export async function flushGithub(config: Config, db: D1Database, storage: DurableObjectStorage, maxCalls: number, now = Date.now(), spend: (calls: number) => void = () => {}): Promise<number | null> {
   let box = (await storage.get<OutboxItem[]>(OUTBOX_KEY)) ?? [];
   if (!box.length) return null;
   let octokit;
@@ -59,17 +59,22 @@ export async function flushGithub(config: Config, db: D1Database, storage: Durab
   const blocked = new Set<string>(); // deploys whose earlier status is still pending: keep their order
   const keep: OutboxItem[] = [];
   for (const item of box) {
-    if (blocked.has(item.deploy_id) || item.next_at > now || calls >= maxCalls || !octokit) {
+    // a first status of a deploy creates its Deployment too (up to 3 requests): never start what the allowance cannot finish
+    if (blocked.has(item.deploy_id) || item.next_at > now || calls + callsFor(item) > maxCalls || !octokit) {
       blocked.add(item.deploy_id);
       keep.push(item);
       continue;
     }
     const d = await getDeploy(db, item.deploy_id);
     if (!d) continue;
-    try {
-      calls += await send(octokit, config, db, owner, repo, d, item.state);
-    } catch (e) {
+    // every request is counted as it goes out, also those of a status that then fails
+    const count = () => {
       calls += 1;
+      spend(1);
+    };
+    try {
+      await send(octokit, config, db, owner, repo, d, item.state, count);
+    } catch (e) {
       item.attempts += 1;
       const status = (e as { status?: number }).status;
       const log = { msg: "github: deployment status not sent", deploy_id: d.id, state: item.state, attempts: item.attempts, status, error: (e as Error).message };
@@ -89,17 +94,22 @@ export async function flushGithub(config: Config, db: D1Database, storage: Durab
   return box.length ? Math.max(now, Math.min(...box.map((i) => i.next_at))) : null;
 }
 
+/** Requests a status may need: 1, or with no Deployment yet, the Deployment and its queued status first. */
+function callsFor(item: OutboxItem): number {
+  return item.state === "queued" ? 2 : 3; // the worst case: the deploy has no Deployment yet
+}
+
 type Octo = NonNullable<Awaited<ReturnType<typeof githubClient>>>;
 
-/** Sends one status (creating the Deployment first if this deploy has none). Returns the number of requests made. */
-async function send(octokit: Octo, config: Config, db: D1Database, owner: string, repo: string, d: DeployRow, state: GithubState): Promise<number> {
+/** Sends one status (creating the Deployment first if this deploy has none); `count` is called before each request. */
+async function send(octokit: Octo, config: Config, db: D1Database, owner: string, repo: string, d: DeployRow, state: GithubState, count: () => void): Promise<void> {
   const request = () => ({ signal: AbortSignal.timeout(GITHUB_TIMEOUT_MS) });
-  let calls = 0;
   let id = d.github_deployment_id;
   if (id === null) {
     // a replaced deploy that never reached GitHub has nothing to deactivate
-    if (state === "inactive") return 0;
+    if (state === "inactive") return;
     const env = config.ENVIRONMENTS[d.environment];
+    count();
     const created = await octokit.rest.repos.createDeployment({
       owner,
       repo,
@@ -110,20 +120,16 @@ async function send(octokit: Octo, config: Config, db: D1Database, owner: string
       description: `deploy ${d.id} (${d.trigger_source})`,
       request: request(),
     });
-    calls += 1;
     id = (created.data as { id?: number }).id ?? null;
     if (id === null) throw new Error("GitHub created no deployment (202: merge in progress?)");
     await setGithubDeploymentId(db, d.id, id);
-    if (state !== "queued") {
-      await postStatus("queued");
-      calls += 1;
-    }
+    if (state !== "queued") await postStatus("queued");
   }
   await postStatus(state);
-  return calls + 1;
 
   async function postStatus(s: GithubState) {
     const env = config.ENVIRONMENTS[d.environment];
+    count();
     await octokit.rest.repos.createDeploymentStatus({
       owner,
       repo,

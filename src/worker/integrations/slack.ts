@@ -70,11 +70,11 @@ async function claimFollowUp(db: D1Database, deployId: string, purpose: "progres
   return r.meta.changes > 0;
 }
 
-async function followUp(config: Config, db: D1Database, d: DeployRow, message: SlackMessage, purpose: "progress" | "verdict", now: number): Promise<boolean> {
+async function followUp(config: Config, db: D1Database, d: DeployRow, message: SlackMessage, purpose: "progress" | "verdict", now: number, post: typeof postSlack = postSlack): Promise<boolean> {
   if (!d.notify_url || !isAllowedResponseUrl(d.notify_url)) return false;
   if (now - d.created_at >= RESPONSE_URL_LIFETIME_MS) return false;
   if (!(await claimFollowUp(db, d.id, purpose))) return false;
-  return postSlack(d.notify_url, { ...message, replace_original: false });
+  return post(d.notify_url, { ...message, replace_original: false });
 }
 
 /** The in-channel announcement of a request accepted from Slack (counts as one follow-up). */
@@ -88,20 +88,26 @@ export async function announceDeploy(config: Config, db: D1Database, d: DeployRo
 }
 
 /** Called by the rollout engine on every notify effect, with the deploy as it is after the transition. */
-export async function notifyDeploy(config: Config, db: D1Database, deploy: DeployRow, now = Date.now()): Promise<void> {
+export async function notifyDeploy(config: Config, db: D1Database, deploy: DeployRow, now = Date.now(), take: () => boolean = () => true): Promise<void> {
+  // each post is one subrequest of the invocation's budget (the engine keeps SLACK_POSTS_PER_TICK in hand)
+  const post = async (url: string, message: Parameters<typeof postSlack>[1]) => {
+    if (take()) return postSlack(url, message);
+    console.warn(JSON.stringify({ msg: "slack post skipped: no subrequest left in this invocation", deploy_id: deploy.id, status: deploy.status }));
+    return false;
+  };
   try {
     const rollback = ROLLBACK_STATUSES.has(deploy.status);
     const webhook = config.SLACK_NOTIFY_WEBHOOK_URL;
     if (deploy.notify_url) {
       const purpose = isTerminal(deploy.status) ? "verdict" : "progress";
-      const sent = await followUp(config, db, deploy, deployMessage(config, deploy, "in_channel"), purpose, now);
+      const sent = await followUp(config, db, deploy, deployMessage(config, deploy, "in_channel"), purpose, now, post);
       // a rollback is always posted: when the response_url can no longer carry it, the channel does
-      if (!sent && rollback && webhook) await postSlack(webhook, deployMessage(config, deploy));
+      if (!sent && rollback && webhook) await post(webhook, deployMessage(config, deploy));
       return;
     }
     if (!webhook) return;
     if (rollback || CHANNEL_VERDICTS.has(deploy.status) || (STARTED.has(deploy.status) && (await claimStart(db, deploy.id)))) {
-      await postSlack(webhook, deployMessage(config, deploy));
+      await post(webhook, deployMessage(config, deploy));
     }
   } catch (e) {
     console.error(JSON.stringify({ msg: "slack notify failed", deploy_id: deploy.id, status: deploy.status, error: String(e) }));

@@ -105,7 +105,7 @@ export async function runEffects(host: RolloutHost, invocation: Invocation, depl
           break;
         case "notify": {
           const deploy = await getDeploy(host.db, deployId);
-          if (deploy) await notifyDeploy(host.config(), host.db, deploy);
+          if (deploy) await notifyDeploy(host.config(), host.db, deploy, Date.now(), () => invocation.take(1, "slack"));
           break;
         }
       }

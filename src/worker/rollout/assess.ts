@@ -5,6 +5,7 @@
 import type { Operation } from "../../protocol/agent";
 import type { EnvironmentConfig } from "../config";
 import type { Sample } from "../store/samples";
+import type { Thinned } from "./schedule";
 import {
   describeFailure,
   isPreflightFailure,
@@ -41,6 +42,8 @@ export interface Observations {
   lastRoundAt: number;
   /** the slice is over: the end-of-slice rules (soak, timeout) may decide */
   complete: boolean;
+  /** burst probing had to leave URLs out of the burst rounds (or space them out) for the budget */
+  thinned?: Thinned | null;
 }
 
 /** The slice's observations folded over the track: what the rules read. */

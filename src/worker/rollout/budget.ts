@@ -10,10 +10,24 @@ export const SUBREQUEST_BUDGET = 45;
 export const AGENT_CALLS_PER_TICK = 2;
 /** GitHub requests one invocation may spend on the Deployments outbox. */
 export const GITHUB_CALLS_PER_TICK = 3;
+/** Slack posts kept in hand for one invocation's notifications (a verdict's follow-up, and the channel when it cannot carry it). */
+export const SLACK_POSTS_PER_TICK = 2;
+
+/** What a subrequest was for: the one counter keeps them apart so a test and the log can tell. */
+export type SpendKind = "probe" | "agent" | "github" | "slack";
+
+/** One invocation's spending, as the coordinator keeps it for the last invocations. */
+export interface Spending {
+  at: number;
+  total: number;
+  by: Record<SpendKind, number>;
+}
 
 export class Invocation {
   private spent = 0;
   private agentCallsMade = 0;
+  private readonly by: Record<SpendKind, number> = { probe: 0, agent: 0, github: 0, slack: 0 };
+  readonly startedAt = Date.now();
   /** operations the agent returned in this invocation (from a POST), by id: no need to poll them again */
   readonly operations = new Map<string, Operation>();
 
@@ -33,11 +47,17 @@ export class Invocation {
     return Math.max(0, Math.min(AGENT_CALLS_PER_TICK - this.agentCallsMade, this.left));
   }
 
-  /** Takes `count` subrequests if they are left; false (nothing taken) when not. */
-  take(count = 1): boolean {
+  /** Takes `count` subrequests for `kind` if they are left; false (nothing taken) when not. */
+  take(count = 1, kind: SpendKind = "probe"): boolean {
     if (count > this.left) return false;
     this.spent += count;
+    this.by[kind] += count;
     return true;
+  }
+
+  /** What was spent so far, by kind. */
+  spending(): Spending {
+    return { at: this.startedAt, total: this.spent, by: { ...this.by } };
   }
 
   /** One agent call: one subrequest and one of the invocation's agent calls. */
@@ -45,6 +65,7 @@ export class Invocation {
     if (this.agentCallsLeft < 1) return false;
     this.agentCallsMade++;
     this.spent++;
+    this.by.agent++;
     return true;
   }
 }

@@ -39,7 +39,7 @@ export async function tick(host: RolloutHost, invocation: Invocation): Promise<n
       if (deploy && !isTerminal(deploy.status) && deploy.status !== "queued") await slice(host, invocation, cfg, deploy);
       if (await hasActive(host.db, environment)) next = nextSliceAt(cfg, sliceStart, Date.now());
     }
-    const github = await flushGithub(config, host.db, host.storage, Math.max(0, Math.min(GITHUB_CALLS_PER_TICK, invocation.left)));
+    const github = await flushGithub(config, host.db, host.storage, Math.max(0, Math.min(GITHUB_CALLS_PER_TICK, invocation.left)), Date.now(), (calls) => invocation.take(calls, "github"));
     return next === null ? github : github === null ? next : Math.min(next, github);
   } catch (e) {
     console.error(JSON.stringify({ msg: "rollout tick failed", error: String((e as Error)?.stack ?? e) }));
@@ -95,6 +95,16 @@ async function slice(host: RolloutHost, invocation: Invocation, cfg: Environment
   const record = sliceRecord(track, observations, seen, now);
   const db = host.db;
   const before = [...insertSamplesStmts(db, observations.samples), sliceCountersStmt(db, record.counters)];
+  const thinned = observations.thinned;
+  if (thinned) {
+    // once per track: the budget thins every slice of the swap window the same way
+    const key = `burst-thinned:${track.deployId}:${track.name}`;
+    if (!(await host.storage.get(key))) {
+      await host.storage.put(key, true);
+      const what = thinned.bursting === 0 ? "no URL" : `${thinned.bursting} of ${thinned.of} URLs`;
+      record.marks.push({ mark: "burst_thinned", reason: `burst probing within the slice's subrequest budget: ${what} every ${thinned.interval_ms} ms, the others every probe_interval_ms`, at: now, data: { ...thinned } });
+    }
+  }
   for (const mark of record.marks) before.push(markStmt(db, { deploy_id: deploy.id, at: mark.at, status: deploy.status, mark: mark.mark, reason: mark.reason, actor: ACTOR, data: mark.data }));
   if (!event) {
     await db.batch(before);

@@ -5,9 +5,9 @@ import type { EnvironmentConfig } from "../config";
 import { type AgentResult, type AgentTarget, describeAgentFailure, getOperation } from "../integrations/agent";
 import type { Sample } from "../store/samples";
 import { type AgentPoll, type AssessConfig, type Observations, assess, soakCovered, summarize } from "./assess";
-import { GITHUB_CALLS_PER_TICK, type Invocation } from "./budget";
+import { GITHUB_CALLS_PER_TICK, type Invocation, SLACK_POSTS_PER_TICK } from "./budget";
 import { probe, roundUrls, toSample } from "./probe";
-import { probeSchedule } from "./schedule";
+import { MAX_PROBES_IN_FLIGHT, probeSchedule } from "./schedule";
 import type { DeployEvent } from "./state";
 import type { Track } from "./track";
 
@@ -17,7 +17,7 @@ export interface Observed {
   early: DeployEvent | null;
 }
 
-type SliceConfig = AssessConfig & Pick<EnvironmentConfig, "probes" | "probe_interval_ms" | "probe_timeout_ms">;
+type SliceConfig = AssessConfig & Pick<EnvironmentConfig, "probes" | "probe_interval_ms" | "probe_timeout_ms" | "burst_interval_ms">;
 
 export async function observe(track: Track, cfg: SliceConfig, invocation: Invocation, agent: AgentTarget): Promise<Observed> {
   const stop = new AbortController();
@@ -45,23 +45,27 @@ export async function observe(track: Track, cfg: SliceConfig, invocation: Invoca
     else if (invocation.takeAgentCall()) polled = getOperation(agent, operationId, Date.now()).then(answered);
   }
 
-  // Rounds: all URLs at once on the schedule; a slow probe does not hold up the next round. The
-  // rounds are cut to what the invocation can still spend, keeping the agent's and GitHub's share.
+  // Rounds on the schedule (burst rounds while Swarm swaps tasks); a slow probe does not hold up the
+  // next round. The plan spends only what the invocation can, keeping the agent's, GitHub's and
+  // Slack's share; a burst round is skipped while MAX_PROBES_IN_FLIGHT probes are still out.
   const urls = roundUrls(cfg);
-  const reserve = invocation.agentCallsLeft + GITHUB_CALLS_PER_TICK;
-  const schedule = probeSchedule(track, cfg, Date.now());
-  const affordable = Math.floor((invocation.left - reserve) / urls.length);
-  const rounds = schedule.slice(0, Math.max(1, Math.min(schedule.length, affordable)));
+  const reserve = invocation.agentCallsLeft + GITHUB_CALLS_PER_TICK + SLACK_POSTS_PER_TICK;
+  const plan = probeSchedule(track, cfg, Date.now(), urls, Math.max(0, invocation.left - reserve));
   const pending: Promise<void>[] = [];
-  for (const at of rounds) {
-    await sleep(at - Date.now(), stop.signal);
+  let inFlight = 0;
+  for (const round of plan.rounds) {
+    await sleep(round.at - Date.now(), stop.signal);
     if (early) break;
     if (soakCovered(summarize(track, snapshot(false), cfg), { lastRoundAt }, cfg)) break;
-    lastRoundAt = Date.now();
-    for (const url of urls) {
-      invocation.take(1);
+    if (round.burst && inFlight + round.urls.length > MAX_PROBES_IN_FLIGHT) continue;
+    // the soak is covered by rounds of every URL: a burst round of a few does not end it
+    if (!round.burst) lastRoundAt = Date.now();
+    for (const url of round.urls) {
+      if (!invocation.take(1, "probe")) break;
+      inFlight++;
       pending.push(
         probe(url, { timeoutMs: cfg.probe_timeout_ms, version: cfg.version, abort: stop.signal }).then((result) => {
+          inFlight--;
           if (!result) return; // aborted: it never finished
           samples.push(toSample(result, track.deployId, track.phase, track.judged));
           reassess();
@@ -70,8 +74,9 @@ export async function observe(track: Track, cfg: SliceConfig, invocation: Invoca
     }
   }
   await Promise.all(pending);
-  await polled;
-  return { observations: snapshot(true), early };
+  // a rule that tripped does not wait for the agent's status answer: the rollback goes out now
+  if (!early) await polled;
+  return { observations: { ...snapshot(true), thinned: plan.thinned }, early };
 }
 
 function toPoll(track: Track, operationId: string, result: AgentResult): AgentPoll {

@@ -27,6 +27,8 @@ export const MARKS = {
   rollback_first_failure: "rollback failure",
   /** the terminal status was written (succeeded, failed, rolled_back, rollback_failed) */
   verdict: "verdict",
+  /** burst probing (issue 14): the slice's subrequest budget could not burst every URL (data: bursting, of, interval_ms) */
+  burst_thinned: "burst thinned",
 } as const;
 
 export type MarkName = keyof typeof MARKS;
