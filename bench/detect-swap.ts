@@ -15,7 +15,7 @@
 //   npm run bench:detect                 # 25,50,100,250,500 ms × 5xx,refused × burst on/off, N=20 + 20 clean each
 //   npm run bench:detect -- --n 5 --clean 5
 //   flags: --lengths 25,50,100,250,500 --modes 5xx,refused --burst 50 --interval 250 --soak 3
-//          --converge-ms 1500 --seed 7 --port 8887 --agent-port 8890 --probe-port 8900 --publish
+//          --converge-ms 1500 --seed 7 --parallel 6 --port 8887 --agent-port 8890 --probe-port 8900 --publish
 // The earlier whole-rollout-window benchmark (vs the old way and an uptime check): npm run bench:detect:rollout
 import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
@@ -26,7 +26,7 @@ import { startFakeAgent } from "./lib/fake-agent";
 import { type OutageMode, type ServedOutage, startProbeTarget } from "./lib/probe-target";
 import { lineChart } from "./lib/svg";
 import { api, startBenchWorker } from "./lib/worker";
-import { DOCS_DIR, flags, intFlag, machine, mean, ms, pct, percentile, randomSha, rng, table, withCleanup, writeOut } from "./lib/util";
+import { DOCS_DIR, flags, intFlag, machine, mean, ms, pct, percentile, randomSha, rng, sleep, table, withCleanup, writeOut } from "./lib/util";
 
 /** the swap window runs on this long after the agent reports convergence (DESIGN: Probe density) */
 const AFTER_CONVERGENCE_MS = 2_000;
@@ -44,6 +44,7 @@ const SOAK_S = intFlag(f, "soak", 3, 3, 60);
 const CONVERGE_MS = intFlag(f, "converge-ms", 1500, 100, 60_000);
 const ROLLBACK_CONVERGE_MS = intFlag(f, "rollback-converge-ms", 500, 100, 60_000);
 const SEED = intFlag(f, "seed", 7, 0);
+const PARALLEL = intFlag(f, "parallel", 6, 1, 64);
 const PORT = intFlag(f, "port", 8887, 1024, 65535);
 const AGENT_PORT = intFlag(f, "agent-port", 8890, 1024, 65535);
 const PROBE_PORT = intFlag(f, "probe-port", 8900, 1024, 65535);
@@ -155,9 +156,11 @@ async function main() {
           const id: string = r.json.deploy.id;
           let d: any;
           const until = Date.now() + 120_000;
-          for (;;) {
-            d = (await api(worker!.url, `/v1/deploys/${id}?wait=25`)).json.deploy;
+          for (let k = 0; k < 2_000; k++) {
+            // a long poll the local runtime dropped under load is simply asked again
+            d = await api(worker!.url, `/v1/deploys/${id}?wait=25`).then((g) => g.json.deploy, () => d);
             if (d?.finished_at || Date.now() > until) break;
+            await sleep(100);
           }
           if (!d?.finished_at) throw new Error(`deploy ${id} did not finish: ${d?.status}`);
           const served = outage ? await (outage as Promise<ServedOutage>) : null;
@@ -183,10 +186,15 @@ async function main() {
           process.stderr.write(`${s.key.padEnd(18)} #${String(i + 1).padStart(2)}: ${d.status}${run.delay_ms !== null ? ` (+${run.delay_ms} ms)` : ""}${served ? ` outage ${served.end - served.start} ms` : ""}\n`);
         }
       };
-      // one outage mode at a time (with the clean series alongside the first), both burst settings side by side
-      for (const [mi, mode] of MODES.entries()) {
-        await Promise.all(series.filter((s) => s.mode === mode || (mi === 0 && s.mode === null)).map(runSeries));
-      }
+      // at most --parallel series at once (each its own coordinator), burst on and off interleaved so
+      // both settings share the machine's moments; more in parallel starves the local runtime on 2 cores
+      const order = [...series].sort((a, b) => (a.mode ?? "") .localeCompare(b.mode ?? "") || (a.length ?? 0) - (b.length ?? 0) || a.burst.localeCompare(b.burst));
+      let nextSeries = 0;
+      await Promise.all(
+        Array.from({ length: Math.min(PARALLEL, order.length) }, async () => {
+          while (nextSeries < order.length) await runSeries(order[nextSeries++]);
+        }),
+      );
 
       const wallMs = Date.now() - t0;
       const gaps = swapGaps();
@@ -251,7 +259,7 @@ async function main() {
         at: new Date(t0).toISOString(),
         wall_ms: wallMs,
         machine: machine(),
-        settings: { n: N, clean: CLEAN, lengths_ms: LENGTHS, modes: MODES, burst_supported: BURST_SUPPORTED, burst_interval_ms_on: BURST, probe_interval_ms: INTERVAL, probe_timeout_ms: 1000, soak_seconds: SOAK_S, converge_ms: CONVERGE_MS, rollback_converge_ms: ROLLBACK_CONVERGE_MS, swap_window_ms: SWAP_MS, seed: SEED },
+        settings: { n: N, clean: CLEAN, parallel: PARALLEL, lengths_ms: LENGTHS, modes: MODES, burst_supported: BURST_SUPPORTED, burst_interval_ms_on: BURST, probe_interval_ms: INTERVAL, probe_timeout_ms: 1000, soak_seconds: SOAK_S, converge_ms: CONVERGE_MS, rollback_converge_ms: ROLLBACK_CONVERGE_MS, swap_window_ms: SWAP_MS, seed: SEED },
         agent_auth_refusals: agent.refused(),
         probe_gap_ms_in_swap_window: gaps,
         rows,
