@@ -42,6 +42,9 @@ const FREE_SERVICE_OPS = 1_000;
 /** bench:detect / the burst engine read burst_interval_ms; when the schema knows it, set it (default 50) */
 const BURST = f.burst === undefined ? undefined : intFlag(f, "burst", 50, 0, 60_000);
 
+/** requests per calibration figure */
+const CALIBRATE = 40;
+
 const CLK_TCK = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
 
 /** utime+stime (ms) of every workerd process below `root` (wrangler dev's process group). */
@@ -165,6 +168,19 @@ async function main() {
       const idleB = { at: Date.now(), ...cpu() };
       const idleMsPerS = ((idleB.ms - idleA.ms) / (idleB.at - idleA.at)) * 1000;
 
+      // calibration: the runtime's CPU for a request doing n parallel fetches / n D1 queries, CALIBRATE times each
+      const calibrate = async (p: string) => {
+        await fetch(`${worker!.url}${p}`); // warm
+        const a = cpu().ms;
+        for (let i = 0; i < CALIBRATE; i++) await (await fetch(`${worker!.url}${p}`)).text();
+        return (cpu().ms - a) / CALIBRATE;
+      };
+      const base = await calibrate("/__bench/fetches?n=0");
+      const twelve = await calibrate(`/__bench/fetches?n=12&url=${encodeURIComponent(`${target.url}/health`)}`);
+      const d1five = await calibrate("/__bench/d1?n=5");
+      const calibration = { request_ms: base, per_fetch_ms: (twelve - base) / 12, per_d1_query_ms: (d1five - base) / 5, rounds: CALIBRATE };
+      process.stderr.write(`calibration: ${JSON.stringify(calibration)}\n`);
+
       let current = randomSha();
       target.setVersion(current);
       let accepted: (at: number) => void = () => {};
@@ -235,7 +251,13 @@ async function main() {
         const secs = ws.reduce((a, w) => a + (w.to - w.from), 0) / 1000;
         return { name, windows: ws.length, invocations: n, cpu_ms: cpuMs, seconds: secs, cpu_ms_per_invocation: n ? cpuMs / n : null, net_cpu_ms_per_invocation: n ? (cpuMs - idleMsPerS * secs) / n : null };
       };
-      const steady = [byWindow("verifying, agent polled each slice"), byWindow("soak (probes only)")];
+      const steady = [byWindow("verifying, agent polled each slice"), byWindow("soak (probes only)")].map((w) => {
+        const inWindow = invs.filter((i) => windows.some((x) => x.name === w.name && i.start >= x.from && i.start < x.to));
+        const fetchesPer = mean(inWindow.map((i) => i.fetches.length)) ?? 0;
+        const d1Per = mean(inWindow.map((i) => i.d1)) ?? 0;
+        const io = fetchesPer * calibration.per_fetch_ms + d1Per * calibration.per_d1_query_ms;
+        return { ...w, fetches_per_slice: fetchesPer, d1_per_slice: d1Per, runtime_io_ms_per_slice: io, rest_ms_per_slice: w.net_cpu_ms_per_invocation === null ? null : w.net_cpu_ms_per_invocation - io };
+      });
       const whole = verdicts.map((v) => {
         const n = invs.filter((i) => i.start >= v.from && i.start < v.to).length;
         return { ...v, invocations: n, cpu_ms_per_invocation: n ? v.cpu_ms / n : null };
@@ -248,6 +270,7 @@ async function main() {
         settings: { rollouts: ROLLOUTS, converge_ms: CONVERGE_MS, soak_seconds: SOAK_S, probe_interval_ms: INTERVAL, probe_timeout_ms: 1000, burst_interval_ms: BURST ?? "engine default / not supported", urls_per_round: 3, github: true, slack: true, clk_tck: CLK_TCK },
         limits: { subrequests: FREE_SUBREQUESTS, cpu_ms: FREE_CPU_MS, service_ops: FREE_SERVICE_OPS },
         idle_cpu_ms_per_s: idleMsPerS,
+        calibration,
         invocations: {
           n: rows.length,
           subrequests: { p50: percentile(totals, 50), p90: percentile(totals, 90), max: totals.length ? Math.max(...totals) : null, mean: mean(totals), over_limit: totals.filter((t) => t > FREE_SUBREQUESTS).length },
@@ -269,14 +292,15 @@ async function main() {
         worst.map((w, i) => [`#${i + 1}`, w.total, w.probe, w.agent, w.github, w.slack, w.d1, `${w.wall_ms} ms`]),
       );
       const cpuText = table(
-        ["window", "slices", "CPU per slice (upper bound)", "minus idle runtime"],
+        ["window", "slices", "CPU per slice (upper bound)", "minus idle runtime", "fetches / D1 calls per slice", "of which the runtime's I/O (calibrated)", "rest: engine, alarm, D1 batch"],
         [
-          ...steady.map((s) => [s.name, s.invocations, s.cpu_ms_per_invocation === null ? null : `${fmt(s.cpu_ms_per_invocation)} ms`, s.net_cpu_ms_per_invocation === null ? null : `${fmt(s.net_cpu_ms_per_invocation)} ms`]),
-          ...whole.map((v) => [`whole rollout ${v.rollout}${v.trip ? " (trips, rolls back)" : ""}: ${v.status}`, v.invocations, v.cpu_ms_per_invocation === null ? null : `${fmt(v.cpu_ms_per_invocation)} ms`, null]),
+          ...steady.map((s) => [s.name, s.invocations, s.cpu_ms_per_invocation === null ? null : `${fmt(s.cpu_ms_per_invocation)} ms`, s.net_cpu_ms_per_invocation === null ? null : `${fmt(s.net_cpu_ms_per_invocation)} ms`, `${fmt(s.fetches_per_slice)} / ${fmt(s.d1_per_slice)}`, `${fmt(s.runtime_io_ms_per_slice)} ms`, s.rest_ms_per_slice === null ? null : `${fmt(s.rest_ms_per_slice)} ms`]),
+          ...whole.map((v) => [`whole rollout ${v.rollout}${v.trip ? " (trips, rolls back)" : ""}: ${v.status}`, v.invocations, v.cpu_ms_per_invocation === null ? null : `${fmt(v.cpu_ms_per_invocation)} ms`, null, null, null, null]),
         ],
       );
+      const calText = `calibration (same workerd, ${CALIBRATE} requests each): a request ${fmt(calibration.request_ms, 2)} ms, each parallel fetch +${fmt(calibration.per_fetch_ms, 2)} ms, each D1 query +${fmt(calibration.per_d1_query_ms, 2)} ms of workerd CPU`;
       const header = `bench:budget — 3 URLs a round, version check, GitHub + Slack on (local fakes), probe_interval_ms ${INTERVAL}, burst_interval_ms ${BURST ?? "(engine default)"}, ${ROLLOUTS} clean rollouts + 1 rolled back; idle workerd ${fmt(idleMsPerS, 2)} ms CPU/s`;
-      const md = `${header}\n\nSubrequests (fetch) per alarm invocation, counted outside the engine; Free plan: 50\n\n${subText}\n\n${worstText}\n\nCPU per alarm slice: workerd utime+stime over the window ÷ slices in it (an upper bound: includes the runtime); Free plan: 10 ms\n\n${cpuText}\n`;
+      const md = `${header}\n\nSubrequests (fetch) per alarm invocation, counted outside the engine; Free plan: 50\n\n${subText}\n\n${worstText}\n\nCPU per alarm slice: workerd utime+stime over the window ÷ slices in it (an upper bound: includes the runtime); Free plan: 10 ms\n\n${cpuText}\n\n${calText}\n`;
       console.log(`\n${md}`);
       const json = JSON.stringify(out, null, 2);
       writeOut("budget.json", json);

@@ -69,4 +69,25 @@ export class EnvironmentCoordinator extends Coordinator {
   }
 }
 
-export default worker;
+/**
+ * Calibration doors of this bench entry only (never in the product): the runtime's own CPU cost of
+ * n parallel fetches, and of n D1 queries, measured from outside like a slice, so the slice's upper
+ * bound can be split into what the runtime spends on its I/O and what is left for the engine.
+ */
+export default {
+  ...worker,
+  async fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
+    const url = new URL(request.url);
+    const n = Math.min(50, Number(url.searchParams.get("n") ?? 0));
+    if (url.pathname === "/__bench/fetches") {
+      const target = url.searchParams.get("url") ?? "";
+      await Promise.all(Array.from({ length: n }, () => realFetch(target).then((r) => r.body?.cancel())));
+      return new Response(String(n));
+    }
+    if (url.pathname === "/__bench/d1") {
+      for (let i = 0; i < n; i++) await env.DB.prepare("SELECT COUNT(*) AS c FROM deploys").first();
+      return new Response(String(n));
+    }
+    return worker.fetch(request, env, ctx);
+  },
+} satisfies ExportedHandler<Env>;
