@@ -151,7 +151,12 @@ async function main() {
           const sha = randomSha(rand);
           outage = null;
           outageEnd = 0;
-          const r = await api(worker!.url, `/v1/environments/${s.env}/rollback`, { method: "POST", body: JSON.stringify({ sha }), headers: { "x-actor": "bench" } });
+          // the local runtime restarts a starved worker now and then ("restarted mid-request"): ask again, bounded
+          let r = await api(worker!.url, `/v1/environments/${s.env}/rollback`, { method: "POST", body: JSON.stringify({ sha }), headers: { "x-actor": "bench" } }).catch(() => ({ status: 0, json: null }));
+          for (let k = 0; k < 5 && (r.status === 503 || r.status === 0); k++) {
+            await sleep(1_000);
+            r = await api(worker!.url, `/v1/environments/${s.env}/rollback`, { method: "POST", body: JSON.stringify({ sha }), headers: { "x-actor": "bench" } }).catch(() => ({ status: 0, json: null }));
+          }
           if (r.status !== 202) throw new Error(`submit to ${s.env}: ${r.status} ${JSON.stringify(r.json)}`);
           const id: string = r.json.deploy.id;
           let d: any;
