@@ -13,6 +13,7 @@ export const FAULT_ENVIRONMENTS = [
   "fault-restart",
   "fault-restart-rollback",
   "fault-d1",
+  "fault-d1-trip",
   "fault-flapping",
   "fault-flapping-tolerant",
 ] as const;

@@ -26,6 +26,9 @@ export const ROLLOUT_ENVIRONMENTS = [
   "ro-header",
   "ro-timeout",
   "ro-client",
+  "ro-budget",
+  "ro-busy",
+  "ro-busy-forever",
 ] as const;
 
 export function environments(servers: Record<string, ServerInfo>) {

@@ -4,15 +4,26 @@
 import { Octokit } from "@octokit/rest";
 import { SignJWT, importPKCS8 } from "jose";
 import type { Config } from "../config";
+import type { SubrequestBudget as Budget } from "../rollout/budget";
+
+/** The installation token is due but the invocation cannot afford its fetch: try on a later tick. */
+export class BudgetSpent extends Error {
+  constructor(what: string) {
+    super(`subrequest budget spent: ${what} postponed`);
+    this.name = "BudgetSpent";
+  }
+}
 
 let installationToken: { key: string; token: string; expiresAt: number } | undefined;
 
-export async function githubClient(config: Config, now: number = Date.now()): Promise<Octokit | null> {
+/** `budget`: the App token fetch is a subrequest of the caller's invocation; without one it is not counted (a request of its own). */
+export async function githubClient(config: Config, now: number = Date.now(), budget?: Budget): Promise<Octokit | null> {
   const baseUrl = config.GITHUB_API_URL.replace(/\/$/, "");
   if (config.GITHUB_TOKEN) return new Octokit({ auth: config.GITHUB_TOKEN, baseUrl, request: { fetch } });
   if (!config.GITHUB_APP_ID || !config.GITHUB_APP_PRIVATE_KEY || !config.GITHUB_APP_INSTALLATION_ID) return null;
   const key = `${config.GITHUB_APP_ID}:${config.GITHUB_APP_INSTALLATION_ID}`;
   if (!installationToken || installationToken.key !== key || installationToken.expiresAt - 5 * 60_000 < now) {
+    if (budget && !budget.take(1, "github")) throw new BudgetSpent("GitHub App installation token");
     const appJwt = await appJwtFor(config.GITHUB_APP_ID, config.GITHUB_APP_PRIVATE_KEY, now);
     const app = new Octokit({ auth: appJwt, baseUrl, request: { fetch } });
     const { data } = await app.rest.apps.createInstallationAccessToken({ installation_id: Number(config.GITHUB_APP_INSTALLATION_ID) });

@@ -4,6 +4,7 @@
 // the next ticks, retried a bounded number of times, and dropped with a log line when GitHub stays down.
 import type { Config } from "../config";
 import { type DeployRow, getDeploy, setGithubDeploymentId } from "../store/deploys";
+import type { SubrequestBudget as Budget } from "../rollout/budget";
 import { githubClient } from "./github-client";
 
 export type GithubState = "queued" | "in_progress" | "success" | "failure" | "error" | "inactive";
@@ -36,16 +37,36 @@ export async function hasGithubItem(storage: DurableObjectStorage, deployId: str
   return box.some((i) => i.deploy_id === deployId);
 }
 
+/** The GitHub requests one status costs: create the Deployment (and its `queued`) first if it has none. */
+export function callsFor(d: Pick<DeployRow, "github_deployment_id">, state: GithubState): number {
+  if (d.github_deployment_id !== null) return 1;
+  if (state === "inactive") return 0;
+  return state === "queued" ? 2 : 3;
+}
+
 /**
- * Sends due outbox items in order, at most `maxCalls` GitHub requests. Returns when the next item
- * is due (ms), or null when the outbox is empty. Never throws.
+ * Sends due outbox items in order, at most `maxCalls` GitHub requests (the App token fetch
+ * included), each taken from the invocation's `budget` before it is made: an item whose calls do
+ * not fit waits for the next tick. Returns when the next item is due (ms), or null when the outbox
+ * is empty. Never throws.
  */
-export async function flushGithub(config: Config, db: D1Database, storage: DurableObjectStorage, maxCalls: number, now = Date.now(), spend: (calls: number) => void = () => {}): Promise<number | null> {
+export async function flushGithub(config: Config, db: D1Database, storage: DurableObjectStorage, budget: Budget, maxCalls: number, now = Date.now()): Promise<number | null> {
   let box = (await storage.get<OutboxItem[]>(OUTBOX_KEY)) ?? [];
   if (!box.length) return null;
+  let calls = 0;
+  const counted: Budget = {
+    get left() {
+      return Math.min(maxCalls - calls, budget.left);
+    },
+    take(count = 1) {
+      if (calls + count > maxCalls || !budget.take(count, "github")) return false;
+      calls += count;
+      return true;
+    },
+  };
   let octokit;
   try {
-    octokit = await githubClient(config, now);
+    octokit = await githubClient(config, now, counted);
   } catch (e) {
     console.warn(JSON.stringify({ msg: "github: no client", error: String(e) }));
     octokit = undefined;
@@ -55,25 +76,24 @@ export async function flushGithub(config: Config, db: D1Database, storage: Durab
     return null;
   }
   const [owner, repo] = config.GITHUB_REPOSITORY.split("/");
-  let calls = 0;
   const blocked = new Set<string>(); // deploys whose earlier status is still pending: keep their order
   const keep: OutboxItem[] = [];
   for (const item of box) {
-    // a first status of a deploy creates its Deployment too (up to 3 requests): never start what the allowance cannot finish
-    if (blocked.has(item.deploy_id) || item.next_at > now || calls + callsFor(item) > maxCalls || !octokit) {
+    if (blocked.has(item.deploy_id) || item.next_at > now || !octokit) {
       blocked.add(item.deploy_id);
       keep.push(item);
       continue;
     }
     const d = await getDeploy(db, item.deploy_id);
     if (!d) continue;
-    // every request is counted as it goes out, also those of a status that then fails
-    const count = () => {
-      calls += 1;
-      spend(1);
-    };
+    // all of the item's calls are taken up front: an item never goes past the tick's cap
+    if (!counted.take(callsFor(d, item.state))) {
+      blocked.add(item.deploy_id);
+      keep.push(item);
+      continue;
+    }
     try {
-      await send(octokit, config, db, owner, repo, d, item.state, count);
+      await send(octokit, config, db, owner, repo, d, item.state);
     } catch (e) {
       item.attempts += 1;
       const status = (e as { status?: number }).status;
@@ -94,22 +114,16 @@ export async function flushGithub(config: Config, db: D1Database, storage: Durab
   return box.length ? Math.max(now, Math.min(...box.map((i) => i.next_at))) : null;
 }
 
-/** Requests a status may need: 1, or with no Deployment yet, the Deployment and its queued status first. */
-function callsFor(item: OutboxItem): number {
-  return item.state === "queued" ? 2 : 3; // the worst case: the deploy has no Deployment yet
-}
-
 type Octo = NonNullable<Awaited<ReturnType<typeof githubClient>>>;
 
-/** Sends one status (creating the Deployment first if this deploy has none); `count` is called before each request. */
-async function send(octokit: Octo, config: Config, db: D1Database, owner: string, repo: string, d: DeployRow, state: GithubState, count: () => void): Promise<void> {
+/** Sends one status (creating the Deployment first if this deploy has none): callsFor() requests. */
+async function send(octokit: Octo, config: Config, db: D1Database, owner: string, repo: string, d: DeployRow, state: GithubState): Promise<void> {
   const request = () => ({ signal: AbortSignal.timeout(GITHUB_TIMEOUT_MS) });
   let id = d.github_deployment_id;
   if (id === null) {
     // a replaced deploy that never reached GitHub has nothing to deactivate
     if (state === "inactive") return;
     const env = config.ENVIRONMENTS[d.environment];
-    count();
     const created = await octokit.rest.repos.createDeployment({
       owner,
       repo,
@@ -129,7 +143,6 @@ async function send(octokit: Octo, config: Config, db: D1Database, owner: string
 
   async function postStatus(s: GithubState) {
     const env = config.ENVIRONMENTS[d.environment];
-    count();
     await octokit.rest.repos.createDeploymentStatus({
       owner,
       repo,

@@ -3,7 +3,7 @@
 // effects; commitTransition() writes the first two in ONE guarded batch (UPDATE … WHERE status=?;
 // zero rows = lost race), runCommitted() then runs the effects. applyTransition() is both.
 import { enqueueGithub } from "../integrations/github";
-import { notifyDeploy } from "../integrations/slack";
+import { notifyDeploy } from "../slack/notify";
 import { type DeployRow, getDeploy, getQueued, transitionStmts } from "../store/deploys";
 import { lockIfStmts, setVerifiedIfStmts } from "../store/environments";
 import { askAgent } from "./agent-step";
@@ -30,7 +30,7 @@ type Decided = Extract<TransitionResult, { ok: true }>;
  */
 export function transitionWrites(db: D1Database, deploy: DeployRow, decided: Decided, options: ApplyOptions, now: number): D1PreparedStatement[] {
   const actor = options.actor ?? ACTOR;
-  const stmts = transitionStmts(db, { id: deploy.id, from: deploy.status, to: decided.next, reason: decided.reason, actor, now, terminal: isTerminal(decided.next), fields: options.fields, data: options.data });
+  const stmts = transitionStmts(db, { id: deploy.id, from: deploy.status, to: decided.next, reason: decided.reason, reasonData: decided.reason_data, actor, now, terminal: isTerminal(decided.next), fields: options.fields, data: options.data });
   const guard = { deployId: deploy.id, status: decided.next, at: now };
   for (const write of decided.writes) {
     if (write.type === "set_verified") stmts.push(...setVerifiedIfStmts(db, deploy.environment, write.sha, guard));
@@ -105,12 +105,12 @@ export async function runEffects(host: RolloutHost, invocation: Invocation, depl
           break;
         case "notify": {
           const deploy = await getDeploy(host.db, deployId);
-          if (deploy) await notifyDeploy(host.config(), host.db, deploy, Date.now(), () => invocation.take(1, "slack"));
+          if (deploy) await notifyDeploy(host.config(), host.db, deploy, Date.now(), invocation);
           break;
         }
       }
-    } catch (e) {
-      console.error(JSON.stringify({ msg: "effect failed", deploy_id: deployId, effect: effect.type, error: String((e as Error)?.message ?? e) }));
+    } catch (caught) {
+      console.error(JSON.stringify({ msg: "effect failed", deploy_id: deployId, effect: effect.type, error: String((caught as Error)?.message ?? caught) }));
     }
   }
 }

@@ -44,6 +44,11 @@ export interface Observations {
   complete: boolean;
   /** burst probing had to leave URLs out of the burst rounds (or space them out) for the budget */
   thinned?: Thinned | null;
+  /**
+   * While deploying, where the deploy request stands: "busy" (the agent answered 409: it took
+   * nothing), "unanswered" (a request may have reached it without an answer), null (neither).
+   */
+  request?: "busy" | "unanswered" | null;
 }
 
 /** The slice's observations folded over the track: what the rules read. */
@@ -101,7 +106,7 @@ export interface Rule {
   id: RuleId | "soak_passed";
   /** true: decides only once the slice is over (deadlines); false: may stop the slice early */
   atEnd: boolean;
-  decide(a: Assessing): DeployEvent | null;
+  decide(assessing: Assessing): DeployEvent | null;
 }
 
 const phaseOf = (track: Track): ReasonPhase => track.phase;
@@ -114,7 +119,9 @@ export const rollbackFailedReason = (rolloutReason: string | null, why: string) 
  * agent said ran before) or, on the rollback's own track, the rollback has failed.
  */
 export function tripped(track: Track, cfg: Pick<AssessConfig, "auto_rollback">, why: string, data: ReasonData, runningBefore: string | null = null): DeployEvent {
-  if (track.name === "rollback") return { type: "rollback_tripped", reason: rollbackFailedReason(track.reason, why), reason_data: data };
+  if (track.name === "rollback") {
+    return { type: "rollback_tripped", reason: rollbackFailedReason(track.reason, why), reason_data: { ...data, ...(track.reasonData ? { cause: track.reasonData } : {}) } };
+  }
   const target = cfg.auto_rollback ? (track.previousSha ?? runningBefore) : null;
   return { type: "rule_tripped", reason: why, reason_data: data, rollback_sha: target, auto_rollback: cfg.auto_rollback };
 }
@@ -168,18 +175,18 @@ const versionServed = ({ track, seen, cfg }: Assessing) =>
 const soakPassed: Rule = {
   id: "soak_passed",
   atEnd: true,
-  decide: (a) => {
-    if (!soakCovered(a.seen, a.obs, a.cfg) || !versionServed(a)) return null;
-    return a.track.name === "rollback" ? { type: "rollback_verified", reason: `rolled back: ${a.track.reason ?? "unknown"}` } : { type: "verified" };
+  decide: (assessing) => {
+    if (!soakCovered(assessing.seen, assessing.obs, assessing.cfg) || !versionServed(assessing)) return null;
+    return assessing.track.name === "rollback" ? { type: "rollback_verified", reason: `rolled back: ${assessing.track.reason ?? "unknown"}` } : { type: "verified" };
   },
 };
 
 const versionNotServed: Rule = {
   id: "version_not_served",
   atEnd: true,
-  decide: (a) => {
-    const { track, seen, cfg } = a;
-    if (!soakCovered(seen, a.obs, cfg) || versionServed(a)) return null;
+  decide: (assessing) => {
+    const { track, seen, cfg } = assessing;
+    if (!soakCovered(seen, assessing.obs, cfg) || versionServed(assessing)) return null;
     return tripped(track, cfg, versionReason(track.sha ?? "", cfg, seen.lastVersion), { rule: "version_not_served", phase: phaseOf(track), soak_seconds: cfg.soak_seconds }, seen.runningBefore);
   },
 };
@@ -187,8 +194,13 @@ const versionNotServed: Rule = {
 const timeout: Rule = {
   id: "rollout_timeout_seconds",
   atEnd: true,
-  decide: ({ track, seen, cfg, now }) => {
+  decide: ({ track, seen, obs, cfg, now }) => {
     if (!timedOut(track.startedAt, now, cfg)) return null;
+    if (track.phase === "deploying" && obs.request === "busy") {
+      // the agent stayed busy with an earlier operation and never took the request: nothing changed
+      const reason = `agent busy (409) with an earlier operation until rollout_timeout_seconds ${cfg.rollout_timeout_seconds} passed; nothing was changed`;
+      return { type: "not_deployed", reason, reason_data: { rule: "agent_refused", phase: "deploying", status: 409, timeout_seconds: cfg.rollout_timeout_seconds } };
+    }
     const where = track.phase === "deploying" ? "before the agent accepted" : seen.convergedAt === null ? "before the agent reported convergence" : "during the soak";
     const reason = timeoutReason(cfg, track.name === "rollback" ? `since the rollback was requested, ${where}` : where);
     const waiting = track.phase === "deploying" ? "accept" : seen.convergedAt === null ? "converge" : "soak";
@@ -201,10 +213,10 @@ export const RULES: readonly Rule[] = [agentForgot, agentFailed, failedProbes, s
 
 /** assess(track, observations, cfg, now) → the event to apply, or null (keep going). */
 export function assess(track: Track, obs: Observations, cfg: AssessConfig, now: number): DeployEvent | null {
-  const a: Assessing = { track, seen: summarize(track, obs, cfg), obs, cfg, now };
+  const assessing: Assessing = { track, seen: summarize(track, obs, cfg), obs, cfg, now };
   for (const rule of RULES) {
     if (rule.atEnd && !obs.complete) continue;
-    const event = rule.decide(a);
+    const event = rule.decide(assessing);
     if (event) return event;
   }
   return null;

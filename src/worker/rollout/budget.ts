@@ -8,12 +8,12 @@ import type { Operation } from "../../protocol/agent";
 export const SUBREQUEST_BUDGET = 45;
 /** Agent calls one invocation may make (the slice's poll, plus a rollback request if a rule trips). */
 export const AGENT_CALLS_PER_TICK = 2;
-/** GitHub requests one invocation may spend on the Deployments outbox. */
+/** GitHub requests one invocation may spend on the Deployments outbox (the App token fetch included). */
 export const GITHUB_CALLS_PER_TICK = 3;
-/** Slack posts kept in hand for one invocation's notifications (a verdict's follow-up, and the channel when it cannot carry it). */
+/** Slack posts kept in hand for a verdict's notification (a response_url follow-up, and the channel webhook). */
 export const SLACK_POSTS_PER_TICK = 2;
 
-/** What a subrequest was for: the one counter keeps them apart so a test and the log can tell. */
+/** What a subrequest was for: the one counter keeps them apart so a test and the log can tell (issue 14). */
 export type SpendKind = "probe" | "agent" | "github" | "slack";
 
 /** One invocation's spending, as the coordinator keeps it for the last invocations. */
@@ -23,7 +23,13 @@ export interface Spending {
   by: Record<SpendKind, number>;
 }
 
-export class Invocation {
+/** What a caller outside the engine needs of the budget: take before each subrequest, skip the call when refused. */
+export interface SubrequestBudget {
+  readonly left: number;
+  take(count?: number, kind?: SpendKind): boolean;
+}
+
+export class Invocation implements SubrequestBudget {
   private spent = 0;
   private agentCallsMade = 0;
   private readonly by: Record<SpendKind, number> = { probe: 0, agent: 0, github: 0, slack: 0 };
@@ -32,6 +38,11 @@ export class Invocation {
   readonly operations = new Map<string, Operation>();
 
   constructor(readonly limit: number = SUBREQUEST_BUDGET) {}
+
+  /** Subrequests the probe rounds must leave for the agent, GitHub and Slack. */
+  get reserved(): number {
+    return this.agentCallsLeft + GITHUB_CALLS_PER_TICK + SLACK_POSTS_PER_TICK;
+  }
 
   /** subrequests still allowed */
   get left(): number {
@@ -55,11 +66,6 @@ export class Invocation {
     return true;
   }
 
-  /** What was spent so far, by kind. */
-  spending(): Spending {
-    return { at: this.startedAt, total: this.spent, by: { ...this.by } };
-  }
-
   /** One agent call: one subrequest and one of the invocation's agent calls. */
   takeAgentCall(): boolean {
     if (this.agentCallsLeft < 1) return false;
@@ -67,5 +73,10 @@ export class Invocation {
     this.spent++;
     this.by.agent++;
     return true;
+  }
+
+  /** What was spent so far, by kind. */
+  spending(): Spending {
+    return { at: this.startedAt, total: this.spent, by: { ...this.by } };
   }
 }

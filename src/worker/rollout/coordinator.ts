@@ -65,9 +65,9 @@ export class EnvironmentCoordinator extends DurableObject<Env> {
    * input gate does not keep two requests from interleaving across awaits: this does.
    */
   serial<T>(fn: () => Promise<T>): Promise<T> {
-    const p = this.chain.then(fn, fn);
-    this.chain = p.catch(() => undefined);
-    return p;
+    const next = this.chain.then(fn, fn);
+    this.chain = next.catch(() => undefined);
+    return next;
   }
 
   /** Queue a deploy (idempotent). Locks refuse everything but rollbacks. */
@@ -80,8 +80,8 @@ export class EnvironmentCoordinator extends DurableObject<Env> {
       if (req.delivery) {
         const seen = await deliverySeen(db, req.delivery.source, req.delivery.id);
         if (seen) {
-          const d = seen.deploy_id ? await getDeploy(db, seen.deploy_id) : null;
-          return d ? { kind: "existing", deploy: deployJson(d) } : { kind: "replay" };
+          const deploy = seen.deploy_id ? await getDeploy(db, seen.deploy_id) : null;
+          return deploy ? { kind: "existing", deploy: deployJson(deploy) } : { kind: "replay" };
         }
       }
       const markSeen = (deployId: string) => [
@@ -145,10 +145,10 @@ export class EnvironmentCoordinator extends DurableObject<Env> {
   cancel(environment: string, id: string, actor: string): Promise<ControlResult> {
     return this.serial(async () => {
       await this.remember(environment);
-      const d = await getDeploy(this.env.DB, id);
-      if (!d || d.environment !== environment) return { ok: false, code: "not_found", message: "no such deploy" };
-      const r = await this.applyEvent(d, { type: "cancel", reason: `cancelled by ${actor}` }, actor);
-      if (!r) return { ok: false, code: "conflict", message: `deploy is ${d.status}; only a queued deploy can be cancelled` };
+      const deploy = await getDeploy(this.env.DB, id);
+      if (!deploy || deploy.environment !== environment) return { ok: false, code: "not_found", message: "no such deploy" };
+      const applied = await applyTransition(this.host(), new Invocation(), deploy, { type: "cancel", reason: `cancelled by ${actor}`, reason_data: { rule: "cancelled", phase: "deploying" } }, { actor });
+      if (!applied) return { ok: false, code: "conflict", message: `deploy is ${deploy.status}; only a queued deploy can be cancelled` };
       return { ok: true, value: deployJson((await getDeploy(this.env.DB, id))!) };
     });
   }
@@ -161,7 +161,7 @@ export class EnvironmentCoordinator extends DurableObject<Env> {
       const now = Date.now();
       await db.batch(lockStmts(db, this.name(), reason, actor, now));
       const queued = await getQueued(db, this.name());
-      if (queued && queued.trigger_source !== "rollback") await this.applyEvent(queued, { type: "cancel", reason: `environment locked by ${actor}: ${reason}` }, actor);
+      if (queued && queued.trigger_source !== "rollback") await applyTransition(this.host(), new Invocation(), queued, { type: "cancel", reason: `environment locked by ${actor}: ${reason}`, reason_data: { rule: "cancelled", phase: "deploying", locked: true } }, { actor });
       return getEnvironment(db, this.name());
     });
   }
@@ -175,11 +175,6 @@ export class EnvironmentCoordinator extends DurableObject<Env> {
       await this.kick();
       return getEnvironment(db, this.name());
     });
-  }
-
-  /** Apply one transition of a deploy of this environment (a control call: its own invocation budget). */
-  private applyEvent(d: DeployRow, e: DeployEvent, actor: string): Promise<boolean> {
-    return applyTransition(this.host(), new Invocation(), d, e, { actor });
   }
 
   /** The port the engine sees (host.ts). */

@@ -9,17 +9,18 @@
 import type { EnvironmentConfig } from "../config";
 import { enqueueGithub, flushGithub, hasGithubItem } from "../integrations/github";
 import { type DeployRow, getDeploy, getInFlight, getQueued, hasActive, sliceCountersStmt } from "../store/deploys";
+import { type Sample, insertSamplesStmts } from "../store/samples";
 import { getEnvironment } from "../store/environments";
 import { markStmt } from "../store/marks";
-import { insertSamplesStmts } from "../store/samples";
-import { ACTOR, type Committed, applyTransition, commitTransition, requestAgentDeploy, runCommitted } from "./apply";
+import { requestState } from "./agent-step";
+import { ACTOR, type Committed, commitTransition, requestAgentDeploy, runCommitted } from "./apply";
 import { assess, summarize } from "./assess";
 import { GITHUB_CALLS_PER_TICK, type Invocation } from "./budget";
 import type { RolloutHost } from "./host";
 import { observe } from "./observe";
-import { sliceRecord } from "./record";
+import { type SliceRecord, sliceRecord } from "./record";
 import { nextSliceAt } from "./schedule";
-import { isTerminal } from "./state";
+import { type DeployEvent, type Status, isTerminal } from "./state";
 import { liveTrack } from "./track";
 
 /** One alarm invocation: move the environment's rollout forward. Returns when to run next (ms), or null. */
@@ -39,10 +40,10 @@ export async function tick(host: RolloutHost, invocation: Invocation): Promise<n
       if (deploy && !isTerminal(deploy.status) && deploy.status !== "queued") await slice(host, invocation, cfg, deploy);
       if (await hasActive(host.db, environment)) next = nextSliceAt(cfg, sliceStart, Date.now());
     }
-    const github = await flushGithub(config, host.db, host.storage, Math.max(0, Math.min(GITHUB_CALLS_PER_TICK, invocation.left)), Date.now(), (calls) => invocation.take(calls, "github"));
+    const github = await flushGithub(config, host.db, host.storage, invocation, GITHUB_CALLS_PER_TICK);
     return next === null ? github : github === null ? next : Math.min(next, github);
-  } catch (e) {
-    console.error(JSON.stringify({ msg: "rollout tick failed", error: String((e as Error)?.stack ?? e) }));
+  } catch (caught) {
+    console.error(JSON.stringify({ msg: "rollout tick failed", error: String((caught as Error)?.stack ?? caught) }));
     return Date.now() + 1_000;
   }
 }
@@ -75,6 +76,12 @@ async function pick(host: RolloutHost, environment: string): Promise<{ id: strin
 /** One slice of the probe loop: observe → assess → apply. */
 async function slice(host: RolloutHost, invocation: Invocation, cfg: EnvironmentConfig, first: DeployRow): Promise<void> {
   let deploy = first;
+  // A verdict decided by an earlier slice whose batch failed goes first (Close 1: never lost).
+  if (await replayPending(host, invocation, deploy)) {
+    const fresh = await getDeploy(host.db, deploy.id);
+    if (!fresh || isTerminal(fresh.status)) return;
+    deploy = fresh;
+  }
   // A deploy the agent has not accepted yet, or a rollback not yet requested: ask (again) first.
   if (deploy.status === "deploying") await requestAgentDeploy(host, invocation, deploy.id, "rollout");
   if (deploy.status === "rolling_back" && !deploy.rollback_operation_id) await requestAgentDeploy(host, invocation, deploy.id, "rollback");
@@ -86,18 +93,15 @@ async function slice(host: RolloutHost, invocation: Invocation, cfg: Environment
 
   const track = liveTrack(deploy);
   const config = host.config();
-  const { observations, early } = await observe(track, cfg, invocation, { agentUrl: cfg.agent_url, privateJwk: config.AGENT_SIGNING_KEY as JsonWebKey });
+  const observed = await observe(track, cfg, invocation, { agentUrl: cfg.agent_url, privateJwk: config.AGENT_SIGNING_KEY as JsonWebKey });
+  const observations = { ...observed.observations, request: deploy.status === "deploying" ? await requestState(host, deploy.id) : null };
+  const early = observed.early;
   const now = Date.now();
   const event = early ?? assess(track, observations, cfg, now);
-
-  // ONE batch: samples, counters and marks, then the transition if there is one.
-  const seen = summarize(track, observations, cfg);
-  const record = sliceRecord(track, observations, seen, now);
-  const db = host.db;
-  const before = [...insertSamplesStmts(db, observations.samples), sliceCountersStmt(db, record.counters)];
-  const thinned = observations.thinned;
+  const record = sliceRecord(track, observations, summarize(track, observations, cfg), now);
+  const thinned = observed.observations.thinned;
   if (thinned) {
-    // once per track: the budget thins every slice of the swap window the same way
+    // burst probing (issue 14), once per track: the budget thins every slice of the swap window the same way
     const key = `burst-thinned:${track.deployId}:${track.name}`;
     if (!(await host.storage.get(key))) {
       await host.storage.put(key, true);
@@ -105,12 +109,60 @@ async function slice(host: RolloutHost, invocation: Invocation, cfg: Environment
       record.marks.push({ mark: "burst_thinned", reason: `burst probing within the slice's subrequest budget: ${what} every ${thinned.interval_ms} ms, the others every probe_interval_ms`, at: now, data: { ...thinned } });
     }
   }
-  for (const mark of record.marks) before.push(markStmt(db, { deploy_id: deploy.id, at: mark.at, status: deploy.status, mark: mark.mark, reason: mark.reason, actor: ACTOR, data: mark.data }));
+  const outcome: SliceOutcome = { deployId: deploy.id, from: deploy.status, samples: observations.samples, record, event, fields: {} };
+  const target = event?.type === "rule_tripped" ? event.rollback_sha : null;
+  if (target) {
+    record.marks.push({ mark: "rollback_requested", reason: `rollback to ${target} requested`, at: now });
+    outcome.fields = { rollback_sha: target, rollback_requested_at: now };
+  }
   if (!event) {
-    await db.batch(before);
+    await host.db.batch(sliceStmts(host.db, outcome));
     return;
   }
-  const target = event.type === "rule_tripped" ? event.rollback_sha : null;
-  if (target) before.push(markStmt(db, { deploy_id: deploy.id, at: Date.now(), status: deploy.status, mark: "rollback_requested", reason: `rollback to ${target} requested`, actor: ACTOR }));
-  await applyTransition(host, invocation, deploy, event, { before, fields: target ? { rollback_sha: target, rollback_requested_at: Date.now() } : {} });
+  // The decided event is kept in the object's storage before the batch: if the batch fails, the
+  // next alarm replays it instead of starting clean (a transient 502 must not end `succeeded`).
+  await host.storage.put(PENDING_KEY, outcome);
+  await writeOutcome(host, invocation, deploy, outcome);
+}
+
+const PENDING_KEY = "pending-slice";
+
+/** What a slice decided and must write, as plain data (storable, replayable). */
+interface SliceOutcome {
+  deployId: string;
+  /** the status it was decided in: a replay applies only while the deploy is still in it */
+  from: Status;
+  samples: Sample[];
+  record: SliceRecord;
+  event: DeployEvent | null;
+  fields: Record<string, string | number | null>;
+}
+
+/** The slice's samples, counters and marks (they go first in the transition's batch). */
+function sliceStmts(db: D1Database, outcome: SliceOutcome): D1PreparedStatement[] {
+  return [
+    ...insertSamplesStmts(db, outcome.samples),
+    sliceCountersStmt(db, outcome.record.counters),
+    ...outcome.record.marks.map((mark) => markStmt(db, { deploy_id: outcome.deployId, at: mark.at, status: outcome.from, mark: mark.mark, reason: mark.reason, actor: ACTOR, data: mark.data })),
+  ];
+}
+
+/** ONE batch: samples, counters and marks, then the transition; the pending copy is dropped once D1 has answered. */
+async function writeOutcome(host: RolloutHost, invocation: Invocation, deploy: DeployRow, outcome: SliceOutcome): Promise<void> {
+  const committed = await commitTransition(host, deploy, outcome.event!, { before: sliceStmts(host.db, outcome), fields: outcome.fields });
+  await host.storage.delete(PENDING_KEY);
+  if (committed) await runCommitted(host, invocation, committed);
+}
+
+/** Applies a pending slice outcome of this deploy, if one is left over. True when it ran one. */
+async function replayPending(host: RolloutHost, invocation: Invocation, deploy: DeployRow): Promise<boolean> {
+  const pending = await host.storage.get<SliceOutcome>(PENDING_KEY);
+  if (!pending) return false;
+  if (pending.deployId !== deploy.id || pending.from !== deploy.status || !pending.event) {
+    await host.storage.delete(PENDING_KEY); // the deploy moved on: the decision is stale
+    return false;
+  }
+  console.warn(JSON.stringify({ msg: "replaying a verdict whose D1 batch failed", deploy_id: deploy.id, event: pending.event.type }));
+  await writeOutcome(host, invocation, deploy, pending);
+  return true;
 }

@@ -1,11 +1,12 @@
 // observe: one slice's look at the world, gathered into plain Observations — probe rounds on the
 // schedule, and at most one agent status poll. It decides nothing itself; it asks `assess` after
 // each answer only to stop early (react fast: no further rounds once a rule has tripped).
+import type { Operation } from "../../protocol/agent";
 import type { EnvironmentConfig } from "../config";
 import { type AgentResult, type AgentTarget, describeAgentFailure, getOperation } from "../integrations/agent";
 import type { Sample } from "../store/samples";
 import { type AgentPoll, type AssessConfig, type Observations, assess, soakCovered, summarize } from "./assess";
-import { GITHUB_CALLS_PER_TICK, type Invocation, SLACK_POSTS_PER_TICK } from "./budget";
+import type { Invocation } from "./budget";
 import { probe, roundUrls, toSample } from "./probe";
 import { MAX_PROBES_IN_FLIGHT, probeSchedule } from "./schedule";
 import type { DeployEvent } from "./state";
@@ -32,36 +33,40 @@ export async function observe(track: Track, cfg: SliceConfig, invocation: Invoca
     if (early) stop.abort();
   };
 
-  // The agent: at most one status poll per slice, until the operation converged or failed.
+  // The agent: at most one status poll per slice (see agentPoll).
   let polled: Promise<void> = Promise.resolve();
-  if (track.phase !== "deploying" && track.operationId && track.convergedAt === null) {
-    const operationId = track.operationId;
-    const known = invocation.operations.get(operationId);
+  const asked = agentPoll(track, invocation.operations);
+  if (asked) {
     const answered = (result: AgentResult) => {
-      poll = toPoll(track, operationId, result);
+      poll = toPoll(track, asked.operationId, result, asked.only === "before");
       reassess();
     };
-    if (known) answered({ kind: "ok", status: 200, op: known });
-    else if (invocation.takeAgentCall()) polled = getOperation(agent, operationId, Date.now()).then(answered);
+    if (asked.known) answered({ kind: "ok", status: 200, op: asked.known });
+    else if (invocation.takeAgentCall()) polled = getOperation(agent, asked.operationId, Date.now()).then(answered);
   }
 
   // Rounds on the schedule (burst rounds while Swarm swaps tasks); a slow probe does not hold up the
-  // next round. The plan spends only what the invocation can, keeping the agent's, GitHub's and
-  // Slack's share; a burst round is skipped while MAX_PROBES_IN_FLIGHT probes are still out.
+  // next round. The plan spends only what the invocation can beyond the agent's, GitHub's and
+  // Slack's share; a round is sent whole or not at all (a round the budget cannot carry is skipped,
+  // never sent into the platform's limit, where its probes would fail like a dead site), and a burst
+  // round is skipped while MAX_PROBES_IN_FLIGHT probes are still out.
   const urls = roundUrls(cfg);
-  const reserve = invocation.agentCallsLeft + GITHUB_CALLS_PER_TICK + SLACK_POSTS_PER_TICK;
-  const plan = probeSchedule(track, cfg, Date.now(), urls, Math.max(0, invocation.left - reserve));
+  const plan = probeSchedule(track, cfg, Date.now(), urls, Math.max(0, invocation.left - invocation.reserved));
   const pending: Promise<void>[] = [];
+  let skipped = 0;
   let inFlight = 0;
   for (const round of plan.rounds) {
     await sleep(round.at - Date.now(), stop.signal);
     if (early) break;
     if (soakCovered(summarize(track, snapshot(false), cfg), { lastRoundAt }, cfg)) break;
     if (round.burst && inFlight + round.urls.length > MAX_PROBES_IN_FLIGHT) continue;
+    if (invocation.left - invocation.reserved < round.urls.length || !invocation.take(round.urls.length, "probe")) {
+      skipped++;
+      continue;
+    }
     // the soak is covered by rounds of every URL: a burst round of a few does not end it
     if (!round.burst) lastRoundAt = Date.now();
     for (const url of round.urls) {
-      if (!invocation.take(1, "probe")) break;
       inFlight++;
       pending.push(
         probe(url, { timeoutMs: cfg.probe_timeout_ms, version: cfg.version, abort: stop.signal }).then((result) => {
@@ -76,12 +81,33 @@ export async function observe(track: Track, cfg: SliceConfig, invocation: Invoca
   await Promise.all(pending);
   // a rule that tripped does not wait for the agent's status answer: the rollback goes out now
   if (!early) await polled;
+  if (skipped) console.warn(JSON.stringify({ msg: "probe rounds skipped: the invocation's subrequest budget is spent", deploy_id: track.deployId, skipped, left: invocation.left }));
   return { observations: { ...snapshot(true), thinned: plan.thinned }, early };
 }
 
-function toPoll(track: Track, operationId: string, result: AgentResult): AgentPoll {
+/**
+ * Whether this slice asks the agent about the track's operation, and whether the answer the
+ * invocation already holds (the 202 of its POST) will do. Asked until the operation converged or
+ * failed — and, on the rollout's track, until the agent has said what ran before: with no verified
+ * SHA that is the only rollback target, and an answer that does not say (null) is never taken as
+ * "nothing ran"; the 202 of an agent that reads the stack later is asked again.
+ */
+export function agentPoll(track: Track, known: ReadonlyMap<string, Operation>): { operationId: string; known: Operation | null; only: "before" | null } | null {
+  if (track.phase === "deploying" || !track.operationId) return null;
+  const wantsBefore = track.name === "rollout" && track.previousSha === null;
+  if (track.convergedAt !== null && !wantsBefore) return null;
+  const op = known.get(track.operationId) ?? null;
+  return {
+    operationId: track.operationId,
+    known: op && (!wantsBefore || op.running_sha_before !== null) ? op : null,
+    // converged already: asked only for what ran before, so a forgotten operation judges nothing
+    only: track.convergedAt !== null ? "before" : null,
+  };
+}
+
+function toPoll(track: Track, operationId: string, result: AgentResult, onlyBefore: boolean): AgentPoll {
   if (result.kind === "ok") return { kind: "operation", operation: result.op, at: Date.now() };
-  if (result.kind === "refused" && result.status === 404) return { kind: "forgotten", operationId };
+  if (result.kind === "refused" && result.status === 404 && !onlyBefore) return { kind: "forgotten", operationId };
   const message = describeAgentFailure(result);
   console.warn(JSON.stringify({ msg: "agent poll failed", deploy_id: track.deployId, error: message }));
   return { kind: "unanswered", message };

@@ -11,13 +11,22 @@ export const WATCHDOG_MARGIN_MS = 60_000;
 /** How long the Worker retries an unreachable agent before it calls the deploy failed (nothing changed). */
 export const AGENT_START_GRACE_MS = 4_000;
 
+/** First wait before asking a busy agent (409) again; doubled each time up to AGENT_BUSY_MAX_BACKOFF_MS. */
+export const AGENT_BUSY_BACKOFF_MS = 250;
+export const AGENT_BUSY_MAX_BACKOFF_MS = 4_000;
+
+/** How long to wait after the `attempts`-th busy answer (1-based). */
+export function busyBackoffMs(attempts: number): number {
+  return Math.min(AGENT_BUSY_MAX_BACKOFF_MS, AGENT_BUSY_BACKOFF_MS * 2 ** Math.max(0, attempts - 1));
+}
+
 const short = (sha: string | null) => (sha ? sha.slice(0, 12) : "none");
 
 /** "502 from https://x/health at 2026-01-01T12:00:03.250Z" */
-export function describeFailure(s: Pick<Sample, "outcome" | "status" | "url" | "at" | "error">): string {
+export function describeFailure(sample: Pick<Sample, "outcome" | "status" | "url" | "at" | "error">): string {
   const what =
-    s.outcome === "bad_status" ? String(s.status) : s.outcome === "timeout" ? "timeout" : `connection error (${s.error ?? "unknown"})`;
-  return `${what} from ${s.url} at ${new Date(s.at).toISOString()}`;
+    sample.outcome === "bad_status" ? String(sample.status) : sample.outcome === "timeout" ? "timeout" : `connection error (${sample.error ?? "unknown"})`;
+  return `${what} from ${sample.url} at ${new Date(sample.at).toISOString()}`;
 }
 
 /** The probe rule: more than max_failed_probes failures. */
@@ -32,8 +41,8 @@ export function probeReason(failed: number, limits: Pick<Limits, "max_failed_pro
 /** A served version names the SHA: the full SHA, or an unambiguous prefix of at least 7 characters. */
 export function versionMatches(served: string | null, sha: string): boolean {
   if (!served) return false;
-  const v = served.trim().toLowerCase();
-  return v === sha.toLowerCase() || (v.length >= 7 && sha.toLowerCase().startsWith(v));
+  const value = served.trim().toLowerCase();
+  return value === sha.toLowerCase() || (value.length >= 7 && sha.toLowerCase().startsWith(value));
 }
 
 export function versionReason(sha: string, limits: Pick<Limits, "soak_seconds">, last: { version: string | null; url: string } | null): string {

@@ -10,7 +10,7 @@ export type VersionSource = NonNullable<EnvironmentConfig["version"]>;
 export type ProbeResult = Omit<Sample, "deploy_id" | "phase" | "counted"> | null;
 
 /** Largest body read for the version field: a version endpoint is small; anything bigger is not read. */
-const MAX_VERSION_BODY = 64 * 1024;
+export const MAX_VERSION_BODY = 64 * 1024;
 
 export async function probe(url: string, opts: { timeoutMs: number; version?: VersionSource; abort: AbortSignal; now?: () => number }): Promise<ProbeResult> {
   const clock = opts.now ?? Date.now;
@@ -34,42 +34,70 @@ export async function probe(url: string, opts: { timeoutMs: number; version?: Ve
       version = res.headers.get(opts.version.header);
       await res.body?.cancel();
     } else if (readsVersion && "json_field" in opts.version!) {
-      const text = await res.text();
-      version = text.length <= MAX_VERSION_BODY ? jsonField(text, opts.version.json_field) : null;
+      const text = await readBounded(res, MAX_VERSION_BODY);
+      version = text === null ? null : jsonField(text, opts.version.json_field);
     } else {
       await res.body?.cancel();
     }
     const ok = res.status >= 200 && res.status < 300;
     return result(ok ? "ok" : "bad_status", res.status, version?.trim() || null, null);
-  } catch (e) {
+  } catch (caught) {
     if (opts.abort.aborted && !timeout.aborted) return null;
     if (timeout.aborted) return result("timeout", null, null, `no answer within probe_timeout_ms ${opts.timeoutMs}`);
-    return result("error", null, null, (e as Error)?.message ?? String(e));
+    return result("error", null, null, (caught as Error)?.message ?? String(caught));
   }
+}
+
+/**
+ * The body as text, or null once it passes `maxBytes`: the read stops there (the rest is cancelled,
+ * never buffered), so a huge or endless body costs at most maxBytes of memory and no more time.
+ */
+export async function readBounded(res: Response, maxBytes: number): Promise<string | null> {
+  if (!res.body) return "";
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      await reader.cancel();
+      return null;
+    }
+    chunks.push(value);
+  }
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return new TextDecoder().decode(bytes);
 }
 
 /** `version` or `build.sha` out of a JSON body; numbers and strings only. */
 export function jsonField(text: string, field: string): string | null {
-  let v: unknown;
+  let value: unknown;
   try {
-    v = JSON.parse(text);
+    value = JSON.parse(text);
   } catch {
     return null;
   }
   for (const part of field.split(".")) {
-    if (v === null || typeof v !== "object") return null;
-    v = (v as Record<string, unknown>)[part];
+    if (value === null || typeof value !== "object") return null;
+    value = (value as Record<string, unknown>)[part];
   }
-  return typeof v === "string" || typeof v === "number" ? String(v) : null;
+  return typeof value === "string" || typeof value === "number" ? String(value) : null;
 }
 
 /** The URLs one round fetches: every probe, plus the version URL when it is not one of them. */
 export function roundUrls(env: Pick<EnvironmentConfig, "probes" | "version">): string[] {
-  const urls = env.probes.map((p) => p.url);
+  const urls = env.probes.map((target) => target.url);
   if (env.version && !urls.includes(env.version.url)) urls.push(env.version.url);
   return [...new Set(urls)];
 }
 
-export function toSample(r: NonNullable<ProbeResult>, deployId: string, phase: SamplePhase, counted: boolean): Sample {
-  return { ...r, deploy_id: deployId, phase, counted };
+export function toSample(probed: NonNullable<ProbeResult>, deployId: string, phase: SamplePhase, counted: boolean): Sample {
+  return { ...probed, deploy_id: deployId, phase, counted };
 }

@@ -18,7 +18,7 @@ export type ScheduleConfig = Pick<EnvironmentConfig, "probe_interval_ms" | "burs
 
 /** This slice's rounds for `urls`, starting now, within `budget` subrequests. */
 export function probeSchedule(track: Pick<Track, "acceptedAt" | "convergedAt">, cfg: ScheduleConfig, now: number, urls: string[], budget: number): SlicePlan {
-  return planSlice({ start: now, sliceMs: SLICE_MS, probeIntervalMs: cfg.probe_interval_ms, burstIntervalMs: cfg.burst_interval_ms, acceptedAt: track.acceptedAt, convergedAt: track.convergedAt, urls, budget });
+  return planSlice({ start: now, sliceMs: SLICE_MS, probeIntervalMs: cfg.probe_interval_ms, burstIntervalMs: cfg.burst_interval_ms, acceptedAt: track.acceptedAt ?? null, convergedAt: track.convergedAt, urls, budget });
 }
 
 /**

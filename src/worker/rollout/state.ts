@@ -10,8 +10,8 @@ export type ActiveStatus = (typeof ACTIVE_STATUSES)[number];
 /** deploying, verifying, rolling_back: a rollout holds the environment. */
 export const IN_FLIGHT_STATUSES = ["deploying", "verifying", "rolling_back"] as const;
 
-export function isTerminal(s: Status): boolean {
-  return (TERMINAL_STATUSES as readonly string[]).includes(s);
+export function isTerminal(status: Status): boolean {
+  return (TERMINAL_STATUSES as readonly string[]).includes(status);
 }
 
 /** The rules a verdict or refusal can name (DESIGN: reasons as data). */
@@ -41,7 +41,8 @@ export interface ReasonData {
   phase: ReasonPhase;
   /** for no_rollback_target / auto_rollback_off / a failed rollback: the rule that tripped first */
   cause?: ReasonData;
-  [number: string]: unknown;
+  /** the rule's numbers (failed, limit, timeout_seconds, status, …): plain JSON values */
+  [field: string]: string | number | boolean | null | undefined | ReasonData;
 }
 
 export type DeployEvent =
@@ -84,86 +85,99 @@ export interface DeployState {
 }
 
 export type TransitionResult =
-  | { ok: true; next: Status; reason: string | null; writes: Write[]; effects: Effect[] }
+  | { ok: true; next: Status; reason: string | null; reason_data: ReasonData | null; writes: Write[]; effects: Effect[] }
   | { ok: false; error: string };
 
-function refuse(d: DeployState, e: DeployEvent): TransitionResult {
-  return { ok: false, error: `event ${e.type} is not allowed in status ${d.status}` };
+function refuse(deploy: DeployState, event: DeployEvent): TransitionResult {
+  return { ok: false, error: `event ${event.type} is not allowed in status ${deploy.status}` };
 }
 
-const done = (next: Status, reason: string | null, writes: Write[], effects: Effect[]): TransitionResult => ({ ok: true, next, reason, writes, effects });
+const done = (next: Status, reason: string | null, writes: Write[], effects: Effect[], reasonData: ReasonData | null = null): TransitionResult => ({
+  ok: true,
+  next,
+  reason,
+  reason_data: reasonData,
+  writes,
+  effects,
+});
+
+/** The phase a reason is filed under for a deploy in this status (a queued one never left `deploying`'s door). */
+const phaseOf = (status: Status): ReasonPhase => (status === "verifying" ? "verifying" : status === "rolling_back" ? "rolling_back" : "deploying");
 
 /** transition(deploy, event) → the next status and the effects to run, or a refusal. */
-export function transition(d: DeployState, e: DeployEvent): TransitionResult {
-  switch (d.status) {
+export function transition(deploy: DeployState, event: DeployEvent): TransitionResult {
+  switch (deploy.status) {
     case "queued":
-      switch (e.type) {
+      switch (event.type) {
         case "start":
-          return done("deploying", null, [], [{ type: "github_status", state: "in_progress" }, { type: "agent_deploy", sha: d.sha, purpose: "rollout" }]);
+          return done("deploying", null, [], [{ type: "github_status", state: "in_progress" }, { type: "agent_deploy", sha: deploy.sha, purpose: "rollout" }]);
         case "supersede":
-          return done("superseded", `superseded by ${e.by}`, [], [{ type: "github_status", state: "inactive" }, { type: "notify" }]);
+          return done("superseded", `superseded by ${event.by}`, [], [{ type: "github_status", state: "inactive" }, { type: "notify" }], { rule: "superseded", phase: phaseOf(deploy.status) });
         case "cancel":
-          return done("cancelled", e.reason, [], [{ type: "github_status", state: "inactive" }, { type: "notify" }]);
+          return done("cancelled", event.reason, [], [{ type: "github_status", state: "inactive" }, { type: "notify" }], event.reason_data ?? { rule: "cancelled", phase: phaseOf(deploy.status) });
         default:
-          return refuse(d, e);
+          return refuse(deploy, event);
       }
     case "deploying":
     case "verifying":
-      switch (e.type) {
+      switch (event.type) {
         case "agent_accepted":
-          return d.status === "deploying" ? done("verifying", null, [], [{ type: "notify" }]) : refuse(d, e);
+          return deploy.status === "deploying" ? done("verifying", null, [], [{ type: "notify" }]) : refuse(deploy, event);
         case "verified":
-          return d.status === "verifying"
-            ? done("succeeded", "verified", [{ type: "set_verified", sha: d.sha }], [{ type: "github_status", state: "success" }, { type: "release_environment" }, { type: "notify" }])
-            : refuse(d, e);
+          return deploy.status === "verifying"
+            ? done("succeeded", "verified", [{ type: "set_verified", sha: deploy.sha }], [{ type: "github_status", state: "success" }, { type: "release_environment" }, { type: "notify" }])
+            : refuse(deploy, event);
         // nothing changed: refused or unreachable agent (deploying), failed pre-flight (verifying)
         case "not_deployed":
-          return done("failed", e.reason, [], [{ type: "github_status", state: "error" }, { type: "release_environment" }, { type: "notify" }]);
+          return done("failed", event.reason, [], [{ type: "github_status", state: "error" }, { type: "release_environment" }, { type: "notify" }], event.reason_data ?? null);
         case "rule_tripped":
-          return tripped(d, e);
+          return tripped(deploy, event);
         default:
-          return refuse(d, e);
+          return refuse(deploy, event);
       }
     case "rolling_back":
-      switch (e.type) {
+      switch (event.type) {
         case "rollback_verified":
           return done(
             "rolled_back",
-            e.reason ?? null,
+            event.reason ?? null,
             [
               // the rollback passed the same checks as a release: its SHA is the last verified one
-              ...(d.rollback_sha ? [{ type: "set_verified", sha: d.rollback_sha } as Write] : []),
-              ...(d.lock_after_rollback === false ? [] : [{ type: "lock", reason: `automatic rollback of ${d.sha.slice(0, 12)}${e.reason ? `: ${e.reason}` : ""}` } as Write]),
+              ...(deploy.rollback_sha ? [{ type: "set_verified", sha: deploy.rollback_sha } as Write] : []),
+              ...(deploy.lock_after_rollback === false ? [] : [{ type: "lock", reason: `automatic rollback of ${deploy.sha.slice(0, 12)}${event.reason ? `: ${event.reason}` : ""}` } as Write]),
             ],
             // GitHub already shows failure (posted when the rollback started)
             [{ type: "release_environment" }, { type: "notify" }],
           );
         case "rollback_tripped":
-          return done("rollback_failed", e.reason, [{ type: "lock", reason: e.reason }], [{ type: "github_status", state: "error" }, { type: "release_environment" }, { type: "notify" }]);
+          return done("rollback_failed", event.reason, [{ type: "lock", reason: event.reason }], [{ type: "github_status", state: "error" }, { type: "release_environment" }, { type: "notify" }], event.reason_data ?? null);
         default:
-          return refuse(d, e);
+          return refuse(deploy, event);
       }
     default:
-      return refuse(d, e);
+      return refuse(deploy, event);
   }
 }
 
-function tripped(d: DeployState, e: Extract<DeployEvent, { type: "rule_tripped" }>): TransitionResult {
-  if (!e.auto_rollback) {
+function tripped(deploy: DeployState, event: Extract<DeployEvent, { type: "rule_tripped" }>): TransitionResult {
+  const phase = phaseOf(deploy.status);
+  const cause = event.reason_data;
+  if (!event.auto_rollback) {
     // auto_rollback off: the release stays in place; the deploy ends failed and the environment is
     // locked so nobody deploys on top of a release known to be bad without looking first.
-    return done("failed", `${e.reason}; auto_rollback is off, release left in place`, [{ type: "lock", reason: `verification failed, not rolled back: ${e.reason}` }], [
+    return done("failed", `${event.reason}; auto_rollback is off, release left in place`, [{ type: "lock", reason: `verification failed, not rolled back: ${event.reason}` }], [
       { type: "github_status", state: "failure" },
       { type: "release_environment" },
       { type: "notify" },
-    ]);
+    ], { rule: "auto_rollback_off", phase, ...(cause ? { cause } : {}) });
   }
-  if (!e.rollback_sha) {
-    return done("rollback_failed", `${e.reason}; no release to roll back to`, [{ type: "lock", reason: `no rollback target: ${e.reason}` }], [
+  if (!event.rollback_sha) {
+    return done("rollback_failed", `${event.reason}; no release to roll back to`, [{ type: "lock", reason: `no rollback target: ${event.reason}` }], [
       { type: "github_status", state: "failure" },
       { type: "release_environment" },
       { type: "notify" },
-    ]);
+    ], { rule: "no_rollback_target", phase, ...(cause ? { cause } : {}) });
   }
-  return done("rolling_back", e.reason, [], [{ type: "agent_deploy", sha: e.rollback_sha, purpose: "rollback" }, { type: "github_status", state: "failure" }, { type: "notify" }]);
+  // rolling back: the deploy carries the rule that tripped until the rollback's own verdict
+  return done("rolling_back", event.reason, [], [{ type: "agent_deploy", sha: event.rollback_sha, purpose: "rollback" }, { type: "github_status", state: "failure" }, { type: "notify" }], cause ?? null);
 }

@@ -1,9 +1,9 @@
 // A Track: the rollout's or the rollback's half of a deploy row, read one way. The row keeps two
 // sets of columns (probes_* and rollback_probes_*, converged_at and rollback_converged_at, …); the
 // engine reads whichever half is live through this view instead of `rollback ? a : b` everywhere.
-import type { DeployRow } from "../store/deploys";
+import { type DeployRow, reasonDataOf } from "../store/deploys";
 import type { SamplePhase } from "../store/samples";
-import type { Status } from "./state";
+import type { ReasonData, Status } from "./state";
 
 export type TrackName = "rollout" | "rollback";
 
@@ -24,7 +24,7 @@ export interface Track {
   firstFailure: string | null;
   convergedAt: number | null;
   /** the agent accepted this track's deploy (the rollback's: when it was requested, once accepted); burst probing starts here */
-  acceptedAt: number | null;
+  acceptedAt?: number | null;
   versionConfirmedAt: number | null;
   /** when the agent was asked (the rollout timeout runs from here) */
   startedAt: number;
@@ -36,6 +36,8 @@ export interface Track {
   judged: boolean;
   /** the deploy's reason so far: what the rollout failed on, for a rollback's verdict */
   reason: string | null;
+  /** the same as data: what a failed rollback names as its cause */
+  reasonData: ReasonData | null;
   /** what ran before (the verified SHA at start, else the agent's answer): the rollback target */
   previousSha: string | null;
 }
@@ -60,6 +62,7 @@ export function track(deploy: DeployRow, name: TrackName): Track {
     startedAt: (rollback ? deploy.rollback_requested_at : deploy.agent_requested_at) ?? deploy.status_changed_at,
     judged: rollback ? convergedAt !== null : deploy.status === "verifying",
     reason: deploy.reason,
+    reasonData: reasonDataOf(deploy),
     previousSha: deploy.previous_sha,
   };
 }

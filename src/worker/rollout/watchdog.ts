@@ -14,8 +14,8 @@ export async function watchdog(env: Env, now: number): Promise<void> {
     try {
       const settled = await coordinator(env, environment).settleStalled(environment, now);
       if (settled) console.error(JSON.stringify({ msg: "watchdog settled a stalled rollout", environment, deploy_id: settled }));
-    } catch (e) {
-      console.error(JSON.stringify({ msg: "watchdog: coordinator failed", environment, error: String((e as Error)?.message ?? e) }));
+    } catch (caught) {
+      console.error(JSON.stringify({ msg: "watchdog: coordinator failed", environment, error: String((caught as Error)?.message ?? caught) }));
     }
   }
 }

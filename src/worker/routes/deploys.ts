@@ -10,10 +10,9 @@ import { jwksFor } from "../auth/jwks";
 import { type GithubOidcClaims, CLOCK_SKEW_SECONDS, authorizeDeploy, trustPolicy, verifyGithubOidc } from "../auth/oidc";
 import { ApiError, unauthorized } from "../errors";
 import type { SubmitResult } from "../rollout/coordinator";
-import { deployJson, getDeploy, listDeploys, listEvents } from "../store/deploys";
+import { deployJson, getDeploy, getUpdatedAt, listDeploys, listEvents } from "../store/deploys";
+import { apiActor, parseBody, requireEnvironment, requireSha, submitResponse } from "./http";
 
-/** A full commit SHA: 40 lowercase hex (images are tagged by it; short SHAs are ambiguous). */
-export const SHA = /^[0-9a-f]{40}$/;
 /** ?wait= may hold a request this long (DESIGN: N ≤ 25 s). */
 export const MAX_WAIT_SECONDS = 25;
 /** How often a long-poll re-reads the deploy: 25 reads at most per request, well under 50 subrequests. */
@@ -22,45 +21,6 @@ export const WAIT_POLL_MS = 1_000;
 export const LIST_LIMIT = { min: 1, max: 100, default: 20 } as const;
 
 const DeployRequestSchema = z.strictObject({ environment: z.string().min(1).max(100), sha: z.string() });
-
-/** Parses a raw body as JSON, then by the schema: 400 invalid_json / bad_request naming the field. */
-export function parseBody<T extends z.ZodType>(raw: string, schema: T, opts: { emptyAs?: unknown } = {}): z.infer<T> {
-  let value: unknown;
-  if (raw.trim() === "" && opts.emptyAs !== undefined) value = opts.emptyAs;
-  else {
-    try {
-      value = JSON.parse(raw);
-    } catch {
-      throw new ApiError("invalid_json", "request body is not valid JSON");
-    }
-  }
-  const parsed = schema.safeParse(value);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new ApiError("bad_request", `${issue.path.length ? issue.path.join(".") : "body"}: ${issue.message}`);
-  }
-  return parsed.data;
-}
-
-export function requireSha(sha: string): string {
-  if (!SHA.test(sha)) throw new ApiError("invalid_sha", "sha must be a full commit SHA: 40 lowercase hex characters");
-  return sha;
-}
-
-export function requireEnvironment(c: Context<AppEnv>, name: string) {
-  const e = c.get("config").ENVIRONMENTS[name];
-  if (!e) throw new ApiError("unknown_environment", `unknown environment ${JSON.stringify(name)}`);
-  return e;
-}
-
-/**
- * The actor of an API_TOKEN request: "api", or "api:<name>" when the caller says who it is in
- * X-Actor (self-declared by a holder of the token, so it is marked as such, never trusted alone).
- */
-export function apiActor(c: Context<AppEnv>): string {
-  const who = c.req.header("x-actor")?.trim();
-  return who && /^[\w.@+-]{1,64}$/.test(who) ? `api:${who}` : "api";
-}
 
 /** Verifies the request's GitHub OIDC bearer token (401 on failure); does not consume the jti. */
 async function requireOidc(c: Context<AppEnv>): Promise<GithubOidcClaims> {
@@ -71,20 +31,6 @@ async function requireOidc(c: Context<AppEnv>): Promise<GithubOidcClaims> {
   const r = await verifyGithubOidc(token, trustPolicy(config), { now, jwks: jwksFor(config.GITHUB_OIDC_JWKS_URL).resolver(now) });
   if (!r.ok) throw unauthorized(`oidc: ${r.reason}`);
   return r.claims;
-}
-
-/** Maps a coordinator answer to the HTTP answer every intake route gives. */
-export function submitResponse(c: Context<AppEnv>, r: SubmitResult) {
-  switch (r.kind) {
-    case "created":
-      return c.json({ deploy: r.deploy }, 202);
-    case "existing":
-      return c.json({ deploy: r.deploy }, 200);
-    case "locked":
-      throw new ApiError("environment_locked", `environment is locked: ${r.lock?.reason ?? "no reason given"}`);
-    case "replay":
-      throw unauthorized("token (jti) already used");
-  }
 }
 
 export const deploys = newApp()
@@ -151,8 +97,8 @@ export const deploys = newApp()
       const deadline = Date.now() + wait * 1000;
       while (Date.now() < deadline) {
         await new Promise((r) => setTimeout(r, Math.min(WAIT_POLL_MS, deadline - Date.now())));
-        const row = await db.prepare("SELECT updated_at FROM deploys WHERE id = ?").bind(id).first<{ updated_at: number }>();
-        if (row && row.updated_at !== seen) break;
+        const updatedAt = await getUpdatedAt(db, id);
+        if (updatedAt !== null && updatedAt !== seen) break;
       }
       d = (await getDeploy(db, id))!;
     }

@@ -5,7 +5,7 @@ import { coordinator, newApp } from "../app";
 import { requireApiToken } from "../auth/api-token";
 import { ApiError } from "../errors";
 import { type EnvironmentRow, getEnvironment, lockJson } from "../store/environments";
-import { apiActor, parseBody, requireEnvironment, requireSha, submitResponse } from "./deploys";
+import { apiActor, parseBody, requireEnvironment, requireSha, submitResponse } from "./http";
 
 const RollbackSchema = z.strictObject({ sha: z.string().optional() });
 const LockSchema = z.strictObject({ reason: z.string().trim().min(1, "a lock needs a reason").max(500) });

@@ -9,7 +9,7 @@ import { verifyWebhookSignature } from "../auth/github-webhook";
 import type { EnvironmentConfig } from "../config";
 import { ApiError, unauthorized } from "../errors";
 import type { SubmitResult } from "../rollout/coordinator";
-import { SHA } from "./deploys";
+import { SHA } from "./http";
 
 const WorkflowRunEventSchema = z.object({
   action: z.string(),

@@ -7,10 +7,12 @@ import { coordinator } from "../app";
 import type { Config } from "../config";
 import { checksVerdict, resolveRef } from "../integrations/commits";
 import { githubClient } from "../integrations/github-client";
-import { announceDeploy, isAllowedResponseUrl, postSlack } from "../integrations/slack";
+import { announceDeploy, isAllowedResponseUrl, postSlack } from "./notify";
 import type { SubmitResult } from "../rollout/coordinator";
-import { DeployRowSchema, getDeploy, listDeploys } from "../store/deploys";
-import { type EnvironmentRow, EnvironmentRowSchema, getEnvironment } from "../store/environments";
+import { getDeploy, listDeploys, shasByPrefix } from "../store/deploys";
+import { type EnvironmentRow, getEnvironment } from "../store/environments";
+import { environmentOverviews } from "../store/pages";
+import { firstSlackSighting, linkSlackTrigger } from "../store/seen";
 import { type MutatingCommand, isMutating, parseCommand } from "./command";
 import { type EnvironmentStatus, type SlackMessage, commitLink, ephemeral, esc, helpMessage, historyMessage, lockMessage, statusMessage, unlockMessage, who } from "./messages";
 
@@ -81,46 +83,14 @@ export async function handleSlashCommand(deps: SlackDeps, req: SlashCommand): Pr
   return ephemeral("Try `/deploy help`.");
 }
 
-/**
- * Every environment's state in one D1 batch (three statements whatever the number of
- * environments: a Free-plan invocation allows 50 queries).
- */
+/** Every environment's state, from the read model the pages use (store/pages.ts): one D1 batch. */
 async function statusOf(db: D1Database, names: string[]): Promise<EnvironmentStatus[]> {
-  const [envs, active, last] = await db.batch([
-    db.prepare("SELECT * FROM environments"),
-    db.prepare("SELECT * FROM deploys WHERE status IN ('queued','deploying','verifying','rolling_back')"),
-    db.prepare(
-      `SELECT * FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY environment ORDER BY finished_at DESC, id DESC) AS rn
-         FROM deploys WHERE finished_at IS NOT NULL) WHERE rn = 1`,
-    ),
-  ]);
-  const envRows = new Map(envs.results.map((r) => EnvironmentRowSchema.parse(r)).map((e) => [e.name, e]));
-  const activeRows = active.results.map((r) => DeployRowSchema.parse(r));
-  const lastRows = new Map(last.results.map((r) => DeployRowSchema.parse(r)).map((d) => [d.environment, d]));
-  return names.map((name) => ({
-    name,
-    env: envRows.get(name) ?? emptyEnvironment(name),
-    inFlight: activeRows.find((d) => d.environment === name && d.status !== "queued") ?? null,
-    queued: activeRows.find((d) => d.environment === name && d.status === "queued") ?? null,
-    last: lastRows.get(name) ?? null,
-  }));
+  const overviews = await environmentOverviews(db, names, { recent: 0 });
+  return overviews.map((o) => ({ name: o.name, env: o.state, inFlight: o.inFlight, queued: o.queued, last: o.lastVerdict }));
 }
 
-const emptyEnvironment = (name: string): EnvironmentRow => ({
-  name, verified_sha: null, verified_at: null, verified_deploy_id: null, locked: false, lock_reason: null, lock_actor: null, locked_at: null, updated_at: 0,
-});
-
-/**
- * Records the trigger_id; false when it was seen within the last hour. Older rows are pruned in
- * the same batch, so a row's age is what decides.
- */
-async function firstSighting(db: D1Database, triggerId: string, now: number): Promise<boolean> {
-  const [, insert] = await db.batch([
-    db.prepare("DELETE FROM seen_deliveries WHERE source = 'slack' AND seen_at < ?").bind(now - TRIGGER_ID_TTL_MS),
-    db.prepare("INSERT INTO seen_deliveries (source, delivery_id, deploy_id, seen_at) VALUES ('slack', ?, NULL, ?) ON CONFLICT (source, delivery_id) DO NOTHING").bind(triggerId, now),
-  ]);
-  return insert.meta.changes > 0;
-}
+/** Records the trigger_id; false when it was seen within TRIGGER_ID_TTL_MS. */
+const firstSighting = (db: D1Database, triggerId: string, now: number) => firstSlackSighting(db, triggerId, now, TRIGGER_ID_TTL_MS);
 
 function acknowledgement(cmd: MutatingCommand): string {
   const env = `*${esc(cmd.environment)}*`;
@@ -199,7 +169,7 @@ async function afterSubmit(deps: SlackDeps, req: SlashCommand, environment: stri
   switch (result.kind) {
     case "created": {
       const row = await getDeploy(db, result.deploy.id);
-      if (req.trigger_id) await db.prepare("UPDATE seen_deliveries SET deploy_id = ? WHERE source = 'slack' AND delivery_id = ?").bind(result.deploy.id, req.trigger_id).run();
+      if (req.trigger_id) await linkSlackTrigger(db, req.trigger_id, result.deploy.id);
       if (row) await announceDeploy(deps.config, db, row);
       return;
     }
@@ -228,11 +198,8 @@ function lockedRefusal(environment: string, lock: Pick<EnvironmentRow, "lock_rea
  */
 async function earlierSha(db: D1Database, environment: string, sha: string): Promise<{ ok: true; sha: string } | { ok: false; message: string }> {
   if (/^[0-9a-f]{40}$/.test(sha)) return { ok: true, sha };
-  const { results } = await db
-    .prepare("SELECT DISTINCT sha FROM deploys WHERE environment = ? AND substr(sha, 1, ?) = ? LIMIT 3")
-    .bind(environment, sha.length, sha)
-    .all<{ sha: string }>();
-  if (results.length === 1) return { ok: true, sha: results[0].sha };
+  const results = await shasByPrefix(db, environment, sha, 3);
+  if (results.length === 1) return { ok: true, sha: results[0] };
   if (results.length === 0) return { ok: false, message: `no earlier deploy of *${esc(environment)}* matches \`${esc(sha)}\`; give the full 40-character SHA` };
   return { ok: false, message: `\`${esc(sha)}\` matches several SHAs deployed to *${esc(environment)}*; give more characters` };
 }

@@ -1,6 +1,6 @@
 // D1 access for deploys and their events. Rows are parsed by zod at this edge; times are ms.
 import { z } from "zod";
-import { ACTIVE_STATUSES, IN_FLIGHT_STATUSES, STATUSES, type Status } from "../rollout/state";
+import { ACTIVE_STATUSES, IN_FLIGHT_STATUSES, type ReasonData, RULE_IDS, STATUSES, type Status } from "../rollout/state";
 
 export const TRIGGER_SOURCES = ["ci", "webhook", "slack", "api", "rollback"] as const;
 export type TriggerSource = (typeof TRIGGER_SOURCES)[number];
@@ -21,6 +21,8 @@ export const DeployRowSchema = z.object({
   run_attempt: z.string().nullable(),
   ref: z.string().nullable(),
   reason: z.string().nullable(),
+  /** JSON ReasonData (migration 0002); optional so rows built by hand in tests need not carry it */
+  reason_data: z.string().nullable().optional(),
   status_changed_at: ms,
   agent_operation_id: z.string().nullable(),
   agent_requested_at: nullableMs,
@@ -62,6 +64,23 @@ export const EventRowSchema = z.object({
 });
 export type EventRow = z.infer<typeof EventRowSchema>;
 
+/** The parts of reason_data every reader may rely on; the numbers beside them are the rule's own. */
+export const ReasonDataSchema = z.looseObject({
+  rule: z.enum(RULE_IDS),
+  phase: z.enum(["deploying", "verifying", "baking", "rolling_back"]),
+});
+
+/** The deploy's reason as data, or null (rows from before migration 0002, verdicts with no rule, an unreadable value). */
+export function reasonDataOf(d: Pick<DeployRow, "reason_data">): ReasonData | null {
+  if (!d.reason_data) return null;
+  try {
+    const parsed = ReasonDataSchema.safeParse(JSON.parse(d.reason_data));
+    return parsed.success ? (parsed.data as ReasonData) : null;
+  } catch {
+    return null;
+  }
+}
+
 const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
 
 /** The deploy as the API shows it (DESIGN: "A deploy as JSON"). */
@@ -77,6 +96,7 @@ export function deployJson(d: DeployRow, events?: EventRow[]) {
     updated_at: iso(d.updated_at),
     finished_at: iso(d.finished_at),
     reason: d.reason,
+    reason_data: reasonDataOf(d),
     probes: {
       total: d.probes_total,
       failed: d.probes_failed,
@@ -206,6 +226,30 @@ export function sliceCountersStmt(db: D1Database, c: SliceCounters): D1PreparedS
   return db.prepare(`UPDATE deploys SET ${sets.join(", ")} WHERE id = ? AND status = ?`).bind(...binds, c.id, c.status);
 }
 
+/** Up to `limit` distinct SHAs deployed to the environment that start with `prefix`. */
+export async function shasByPrefix(db: D1Database, environment: string, prefix: string, limit: number): Promise<string[]> {
+  const { results } = await db.prepare("SELECT DISTINCT sha FROM deploys WHERE environment = ? AND substr(sha, 1, ?) = ? LIMIT ?").bind(environment, prefix.length, prefix, limit).all<{ sha: string }>();
+  return results.map((r) => r.sha);
+}
+
+/** The deploy's updated_at alone (a cheap read for long-polling), or null when there is no such deploy. */
+export async function getUpdatedAt(db: D1Database, id: string): Promise<number | null> {
+  const row = await db.prepare("SELECT updated_at FROM deploys WHERE id = ?").bind(id).first<{ updated_at: number }>();
+  return row?.updated_at ?? null;
+}
+
+/** Takes the deploy's one start notification: true for the first caller only. */
+export async function claimStartNotice(db: D1Database, deployId: string): Promise<boolean> {
+  const r = await db.prepare("UPDATE deploys SET notify_count = notify_count + 1 WHERE id = ? AND notify_count = 0").bind(deployId).run();
+  return r.meta.changes > 0;
+}
+
+/** Takes one of the deploy's notifications while fewer than `limit` were taken (atomic). */
+export async function claimNotice(db: D1Database, deployId: string, limit: number): Promise<boolean> {
+  const r = await db.prepare("UPDATE deploys SET notify_count = notify_count + 1 WHERE id = ? AND notify_count < ?").bind(deployId, limit).run();
+  return r.meta.changes > 0;
+}
+
 /** GitHub created the deploy's Deployment. */
 export async function setGithubDeploymentId(db: D1Database, deployId: string, githubId: number): Promise<void> {
   await db.prepare("UPDATE deploys SET github_deployment_id = ? WHERE id = ?").bind(githubId, deployId).run();
@@ -257,12 +301,33 @@ export function insertEventStmt(
  */
 export function transitionStmts(
   db: D1Database,
-  t: { id: string; from: Status; to: Status; reason: string | null; actor?: string | null; now: number; terminal: boolean; fields?: Record<string, string | number | null>; data?: unknown },
+  t: {
+    id: string;
+    from: Status;
+    to: Status;
+    reason: string | null;
+    /** written next to the reason; null keeps the row's (a rolled-back deploy keeps what it failed on) */
+    reasonData?: ReasonData | null;
+    actor?: string | null;
+    now: number;
+    terminal: boolean;
+    fields?: Record<string, string | number | null>;
+    data?: unknown;
+  },
 ): D1PreparedStatement[] {
   const extra = Object.entries(t.fields ?? {});
-  for (const [k] of extra) if (!/^[a-z_]+$/.test(k)) throw new Error(`bad column ${k}`);
-  const sets = ["status = ?", "status_changed_at = ?", "updated_at = ?", "reason = COALESCE(?, reason)", ...(t.terminal ? ["finished_at = ?"] : []), ...extra.map(([k]) => `${k} = ?`)];
-  const binds: (string | number | null)[] = [t.to, t.now, t.now, t.reason, ...(t.terminal ? [t.now] : []), ...extra.map(([, v]) => v)];
+  for (const [column] of extra) if (!/^[a-z_]+$/.test(column)) throw new Error(`bad column ${column}`);
+  const sets = [
+    "status = ?",
+    "status_changed_at = ?",
+    "updated_at = ?",
+    "reason = COALESCE(?, reason)",
+    "reason_data = COALESCE(?, reason_data)",
+    ...(t.terminal ? ["finished_at = ?"] : []),
+    ...extra.map(([column]) => `${column} = ?`),
+  ];
+  const reasonData = t.reasonData ? JSON.stringify(t.reasonData) : null;
+  const binds: (string | number | null)[] = [t.to, t.now, t.now, t.reason, reasonData, ...(t.terminal ? [t.now] : []), ...extra.map(([, value]) => value)];
   return [
     db.prepare(`UPDATE deploys SET ${sets.join(", ")} WHERE id = ? AND status = ?`).bind(...binds, t.id, t.from),
     // the event row is written only if the guarded update took effect (same batch = same transaction)

@@ -1,17 +1,25 @@
 // Read queries for the pages and the public status: one D1 batch (one subrequest) per page, reading
 // only the rows and columns a page shows.
-import { type DeployRow, DeployRowSchema, type EventRow, EventRowSchema } from "./deploys";
+import { ACTIVE_STATUSES } from "../rollout/state";
+import { type DeployRow, DeployRowSchema, type EventRow, EventRowSchema, statusList } from "./deploys";
 import { type EnvironmentRow, EnvironmentRowSchema } from "./environments";
-import { type Band, type Bucketing, type OutcomeClass, type PhaseExtents, type SampleOutcome, type SamplePhase, type TimelineSample, newBucket, worse } from "../views/timeline";
+import { type Band, type Bucketing, type OutcomeClass, type PhaseExtents, type SampleOutcome, type SamplePhase, type TimelineSample, newBucket, worse } from "../timeline/buckets";
 
 /** Verdicts: the terminal statuses of a rollout that ran (superseded/cancelled never ran). */
 export const VERDICT_STATUSES = ["succeeded", "failed", "rolled_back", "rollback_failed"] as const;
 
+/**
+ * The one read model of "an environment's state", shared by the pages, the public status and
+ * Slack's /deploy status: so both say the same thing about the last verdict (a superseded or
+ * cancelled request never is one).
+ */
 export interface EnvironmentOverview {
   name: string;
   state: EnvironmentRow;
   /** in flight first, else queued */
   active: DeployRow | null;
+  inFlight: DeployRow | null;
+  queued: DeployRow | null;
   lastVerdict: DeployRow | null;
   recent: DeployRow[];
 }
@@ -29,8 +37,9 @@ export async function environmentOverviews(db: D1Database, names: string[], opts
       db.prepare("SELECT * FROM environments WHERE name = ?").bind(name),
       db
         .prepare(
-          `SELECT * FROM deploys WHERE environment = ? AND status IN ('deploying','verifying','rolling_back','queued')
-           ORDER BY CASE status WHEN 'queued' THEN 1 ELSE 0 END, created_at DESC LIMIT 1`,
+          // at most one in flight and one queued (unique indexes): both, in flight first
+          `SELECT * FROM deploys WHERE environment = ? AND status IN (${statusList(ACTIVE_STATUSES)})
+           ORDER BY CASE status WHEN 'queued' THEN 1 ELSE 0 END, created_at DESC LIMIT 2`,
         )
         .bind(name),
       db
@@ -43,17 +52,20 @@ export async function environmentOverviews(db: D1Database, names: string[], opts
   return names.map((name, i) => {
     const [envRes, activeRes, verdictRes, recentRes] = results.slice(i * per, i * per + per);
     const envRow = envRes.results[0];
+    const active = activeRes.results.map((r) => DeployRowSchema.parse(r));
     return {
       name,
       state: envRow ? EnvironmentRowSchema.parse(envRow) : emptyEnvironment(name),
-      active: activeRes.results[0] ? DeployRowSchema.parse(activeRes.results[0]) : null,
+      active: active[0] ?? null,
+      inFlight: active.find((d) => d.status !== "queued") ?? null,
+      queued: active.find((d) => d.status === "queued") ?? null,
       lastVerdict: verdictRes.results[0] ? DeployRowSchema.parse(verdictRes.results[0]) : null,
       recent: recentRes ? recentRes.results.map((r) => DeployRowSchema.parse(r)) : [],
     };
   });
 }
 
-function emptyEnvironment(name: string): EnvironmentRow {
+export function emptyEnvironment(name: string): EnvironmentRow {
   return { name, verified_sha: null, verified_at: null, verified_deploy_id: null, locked: false, lock_reason: null, lock_actor: null, locked_at: null, updated_at: 0 };
 }
 

@@ -1,5 +1,6 @@
 // Server-rendered HTML of the pages: the overview (/), one deploy (/deploys/:id), the login form.
 // Template strings with esc() around every value that came from outside; no scripts, no build step.
+import { ACTIVE_STATUSES } from "../rollout/state";
 import type { DeployRow } from "../store/deploys";
 import type { DeployPageData, EnvironmentOverview, ProbeSummary } from "../store/pages";
 import { markNameOf, marksOf, type Mark } from "../store/marks";
@@ -124,7 +125,7 @@ export const TIMELINE_WIDTH = 1200;
 
 export function renderDeploy(v: DeployView): string {
   const { deploy: d, events, probes, failed } = v.data;
-  const active = ["queued", "deploying", "verifying", "rolling_back"].includes(d.status);
+  const active = (ACTIVE_STATUSES as readonly string[]).includes(d.status);
   const marks = marksOf(d, events);
   const svg = renderBuckets({ bucketing: v.bucketing, extents: probes.extents, marks, from: v.range.from, to: v.range.to, width: v.width });
   const failedRows = failed

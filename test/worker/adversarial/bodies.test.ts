@@ -8,7 +8,7 @@ import fc from "fast-check";
 import { z } from "zod";
 import { describe, expect, it } from "vitest";
 import { ApiError } from "../../../src/worker/errors";
-import { parseBody, requireSha } from "../../../src/worker/routes/deploys";
+import { parseBody, requireSha } from "../../../src/worker/routes/http";
 import { mintOidcToken, randomSha } from "../helpers/oidc";
 import { hostileJsonArb, isValidDeployBody } from "./hostile";
 

@@ -29,6 +29,7 @@ function rollbackTrack(over: Partial<Track> = {}): Track {
     startedAt: T0,
     judged: false,
     reason: "1 failed probe > max_failed_probes 0",
+    reasonData: null,
     previousSha: OLD,
     ...over,
   };

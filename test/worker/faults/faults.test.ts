@@ -4,6 +4,8 @@
 // active left) and the reason recorded — never stuck, never silently "succeeded".
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { RULE_IDS } from "../../../src/worker/rollout/state";
+import { reasonDataOf } from "../../../src/worker/store/deploys";
 import { deploy, drive, environmentRow, events, newSha, scriptAgent, scriptProbe, seedVerified, servers, submit } from "../rollout/helpers";
 
 async function active(environment: string): Promise<number> {
@@ -21,6 +23,8 @@ async function expectSettled(name: string, id: string, status: string, reason: R
   const last = (await events(id)).filter((e) => e.kind === "transition").at(-1)!;
   expect(last.to_status).toBe(status);
   expect(last.reason).toBe(d.reason);
+  // every verdict but success names its rule as data
+  if (status !== "succeeded") expect(RULE_IDS).toContain(reasonDataOf(d)?.rule);
   return d;
 }
 
@@ -139,6 +143,33 @@ describe("D1", () => {
     expect(d.finished_at!).toBeGreaterThanOrEqual(until);
     expect((await events(id)).filter((e) => e.to_status === "succeeded" && e.kind === "transition")).toHaveLength(1);
     expect((await environmentRow(name)).verified_sha).toBe(sha);
+  });
+  it("a failed batch on the slice that tripped a rule: the verdict is replayed, never lost to a later clean slice", async () => {
+    const name = "fault-d1-trip";
+    const [old, sha] = [newSha(), newSha()];
+    await seedVerified(name, old);
+    // one short 502 window, then the release answers 200 with its own version: a slice that forgot
+    // the failure would soak clean and end `succeeded`
+    await scriptProbe(name, { version: old, windows: [{ after: "started", sha, at_ms: 100, duration_ms: 250, status: 502 }] });
+    await scriptAgent(name, { running_sha_before: old, ops: { [sha]: { outcome: "converged", after_ms: 200 }, [old]: { outcome: "converged", after_ms: 200 } } });
+    const until = Date.now() + 3_000;
+    const id = await submit(name, sha);
+    // the batch carrying the rule's transition (verifying → rolling_back) fails until `until`
+    await env.DB.prepare(
+      `CREATE TRIGGER fault_d1_trip BEFORE INSERT ON deploy_events
+       WHEN NEW.deploy_id = '${id}' AND NEW.to_status = 'rolling_back' AND NEW.kind = 'transition'
+         AND (julianday('now') - 2440587.5) * 86400000.0 < ${until}
+       BEGIN SELECT RAISE(ABORT, 'injected D1 failure'); END`,
+    ).run();
+    try {
+      await drive(name, id);
+    } finally {
+      await env.DB.prepare("DROP TRIGGER IF EXISTS fault_d1_trip").run();
+    }
+    const d = await expectSettled(name, id, "rolled_back", /^rolled back: 1 failed probe > max_failed_probes 0; first: 502 from /);
+    expect(d.probes_failed).toBeGreaterThanOrEqual(1);
+    expect(d.rollback_sha).toBe(old);
+    expect((await events(id)).filter((e) => e.to_status === "rolling_back" && e.kind === "transition")).toHaveLength(1);
   });
 });
 

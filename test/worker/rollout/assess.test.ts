@@ -38,6 +38,7 @@ function rolloutTrack(over: Partial<Track> = {}): Track {
     startedAt: T0,
     judged: true,
     reason: null,
+    reasonData: null,
     previousSha: OLD,
     ...over,
   };
@@ -183,6 +184,24 @@ const rows: Row[] = [
     reason: "rollout_timeout_seconds 600 passed before the agent accepted",
   },
   {
+    name: "the timeout while the agent stayed busy (409) ends failed: it never took the request",
+    track: rolloutTrack({ status: "deploying", phase: "deploying", judged: false, operationId: null }),
+    obs: observed({ request: "busy" }),
+    now: T0 + 601_000,
+    rule: "agent_refused",
+    event: "not_deployed",
+    reason: "agent busy (409) with an earlier operation until rollout_timeout_seconds 600 passed; nothing was changed",
+  },
+  {
+    name: "the timeout after an unanswered request rolls back (the agent may have deployed)",
+    track: rolloutTrack({ status: "deploying", phase: "deploying", judged: false, operationId: null }),
+    obs: observed({ request: "unanswered" }),
+    now: T0 + 601_000,
+    rule: "rollout_timeout_seconds",
+    event: "rule_tripped",
+    reason: "rollout_timeout_seconds 600 passed before the agent accepted",
+  },
+  {
     name: "the timeout during the soak rolls back",
     track: rolloutTrack({ convergedAt: T0 + 590_000 }),
     obs: observed({ lastRoundAt: T0 + 600_500 }),
@@ -211,7 +230,7 @@ describe("assess", () => {
   });
 
   test("every rule in RULES is reached by a row above", () => {
-    expect(new Set(RULES.map((r) => r.id))).toEqual(new Set(rows.map((r) => r.rule).filter((r) => r !== "preflight")));
+    expect(new Set(RULES.map((r) => r.id))).toEqual(new Set(rows.map((r) => r.rule).filter((r) => r !== "preflight" && r !== "agent_refused")));
   });
 
   test("nothing is decided while the samples are clean and no deadline passed", () => {

@@ -2,7 +2,7 @@
 // image pre-flight failed. No rollback is attempted and the environment is released.
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { getInFlight } from "../../../src/worker/store/deploys";
+import { getInFlight, reasonDataOf } from "../../../src/worker/store/deploys";
 import { agentRequests, drive, environmentRow, newSha, samples, scriptAgent, scriptProbe, seedVerified, submit } from "./helpers";
 
 async function expectReleased(name: string, verified: string) {
@@ -18,10 +18,12 @@ describe("the agent refuses the deploy (4xx)", () => {
     const [old, sha] = [newSha(), newSha()];
     await seedVerified(name, old);
     await scriptProbe(name, { version: old });
-    await scriptAgent(name, { running_sha_before: old, post: { status: 409, body: { error: { code: "conflict", message: "operation op_x is running" } } }, ops: {} });
+    // a final refusal (a 409 is the agent being busy: retried, see agent-answers.test.ts)
+    await scriptAgent(name, { running_sha_before: old, post: { status: 400, body: { error: { code: "bad_request", message: "sha is not 40 hex" } } }, ops: {} });
     const d = await drive(name, await submit(name, sha));
     expect(d.status).toBe("failed");
-    expect(d.reason).toBe("agent refused (409 conflict): operation op_x is running; nothing was changed");
+    expect(d.reason).toBe("agent refused (400 bad_request): sha is not 40 hex; nothing was changed");
+    expect(reasonDataOf(d)).toEqual({ rule: "agent_refused", phase: "deploying", status: 400 });
     expect(d.rollback_sha).toBeNull();
     await expectReleased(name, old);
     expect((await agentRequests(name)).filter((r) => r.method === "POST")).toHaveLength(1);
@@ -38,6 +40,7 @@ describe("the agent answers something that is not its protocol", () => {
     const d = await drive(name, await submit(name, sha));
     expect(d.status).toBe("failed");
     expect(d.reason).toMatch(/^agent answered garbage: POST http:\/\/127\.0\.0\.1:\d+\/s\/ro-garbage\/v1\/deployments: not an operation .*; nothing was changed$/);
+    expect(reasonDataOf(d)).toEqual({ rule: "agent_refused", phase: "deploying", status: 202 });
     await expectReleased(name, old);
   });
 });
@@ -51,6 +54,7 @@ describe("the agent cannot be reached", () => {
     const d = await drive(name, await submit(name, sha));
     expect(d.status).toBe("failed");
     expect(d.reason).toMatch(/^agent unreachable: POST http:\/\/127\.0\.0\.1:9\/s\/ro-unreachable\/v1\/deployments: .*; nothing was changed$/);
+    expect(reasonDataOf(d)).toEqual({ rule: "agent_unreachable", phase: "deploying", status: null });
     expect(d.agent_accepted_at).toBeNull();
     // probed while asking, but nothing had changed: stored, not counted against the release
     const s = await samples(d.id);
@@ -75,6 +79,7 @@ describe("the agent's image pre-flight fails", () => {
     const d = await drive(name, id);
     expect(d.status).toBe("failed");
     expect(d.reason).toBe(`agent pre-flight failed: image ghcr.io/acme/app:${sha} of service app not found in the registry; nothing was deployed; nothing was changed`);
+    expect(reasonDataOf(d)).toEqual({ rule: "preflight", phase: "verifying" });
     expect(d.rollback_sha).toBeNull();
     await expectReleased(name, old);
     // no rollback was requested

@@ -2,7 +2,7 @@
 // a coordinator restarted mid-rollout, and the queue moving on after a verdict.
 import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { getInFlight } from "../../../src/worker/store/deploys";
+import { getInFlight, reasonDataOf } from "../../../src/worker/store/deploys";
 import { deploy, drive, environmentRow, newSha, scriptAgent, scriptProbe, seedVerified, stub, submit } from "./helpers";
 
 describe("a rollback that fails", () => {
@@ -20,6 +20,7 @@ describe("a rollback that fails", () => {
     expect(d.status).toBe("rollback_failed");
     expect(d.reason).toMatch(/^rollback failed: agent reported operation op_\d+ failed: service app: no suitable node; the rollout had failed on: agent reported operation op_\d+ failed: service app: paused$/);
     expect(d.rollback_sha).toBe(old);
+    expect(reasonDataOf(d)).toEqual({ rule: "agent_failed", phase: "rolling_back", cause: { rule: "agent_failed", phase: "verifying" } });
     const e = await environmentRow(name);
     expect(e.locked).toBe(true);
     expect(e.lock_reason).toContain("rollback failed");
@@ -43,6 +44,7 @@ describe("no rollback target", () => {
     const d = await drive(name, await submit(name, sha));
     expect(d.status).toBe("rollback_failed");
     expect(d.reason).toMatch(/^\d+ failed probes? > max_failed_probes 0; first: 502 from .*; no release to roll back to$/);
+    expect(reasonDataOf(d)).toMatchObject({ rule: "no_rollback_target", phase: "verifying", cause: { rule: "max_failed_probes", limit: 0 } });
     expect(d.rollback_sha).toBeNull();
     expect((await environmentRow(name)).locked).toBe(true);
   });
@@ -89,6 +91,7 @@ describe("the queue", () => {
     const second = await submit(name, b);
     const third = await submit(name, c);
     expect((await deploy(second)).status).toBe("superseded");
+    expect(reasonDataOf(await deploy(second))).toEqual({ rule: "superseded", phase: "deploying" });
     expect((await deploy(third)).status).toBe("queued");
     expect((await drive(name, first)).status).toBe("succeeded");
     const d = await drive(name, third);

@@ -2,6 +2,7 @@
 // scriptable probe target on 127.0.0.1.
 import { describe, expect, it } from "vitest";
 import { env as workerEnv } from "cloudflare:test";
+import { deployJson, reasonDataOf } from "../../../src/worker/store/deploys";
 import { agentRequests, deploy, drive, environmentRow, newSha, samples, scriptAgent, scriptProbe, seedVerified, servers, submit } from "./helpers";
 
 const healthUrl = (name: string) => `${servers().probe.url}/p/${name}/health`;
@@ -59,6 +60,9 @@ describe("a 502 gap during the rollout", () => {
     expect(d.status).toBe("rolled_back");
     expect(d.reason).toMatch(new RegExp(`^rolled back: \\d+ failed probes? > max_failed_probes 0; first: 502 from ${healthUrl(name)} at ${ISO}$`));
     expect(d.probes_failed).toBeGreaterThanOrEqual(1);
+    // the reason as data: the rule, the phase and the numbers, kept through the rollback's verdict
+    expect(reasonDataOf(d)).toEqual({ rule: "max_failed_probes", phase: "verifying", failed: d.probes_failed, limit: 0 });
+    expect(deployJson(d).reason_data).toEqual(reasonDataOf(d));
     expect(d.first_failure_at).not.toBeNull();
     expect(d.rollback_sha).toBe(old);
     expect(d.rollback_converged_at).not.toBeNull();

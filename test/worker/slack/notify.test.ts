@@ -4,7 +4,7 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../../src/worker/config";
-import { announceDeploy, notifyDeploy } from "../../../src/worker/integrations/slack";
+import { announceDeploy, notifyDeploy } from "../../../src/worker/slack/notify";
 import type { Status } from "../../../src/worker/rollout/state";
 import { type DeployRow, getDeploy } from "../../../src/worker/store/deploys";
 import { insertDeploy, messageText, received, responseUrl, slackUrl, uniqueSha } from "./helpers";

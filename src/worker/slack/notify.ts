@@ -3,9 +3,10 @@
 // verdict); other deploys post their start and verdict to the optional incoming webhook. A
 // rollback is always posted. Nothing here throws: a notification is never worth a failed rollout.
 import type { Config } from "../config";
+import type { SubrequestBudget as Budget } from "../rollout/budget";
 import { isTerminal, type Status } from "../rollout/state";
-import type { DeployRow } from "../store/deploys";
-import { type SlackMessage, deployMessage } from "../slack/messages";
+import { type DeployRow, claimNotice, claimStartNotice } from "../store/deploys";
+import { type SlackMessage, deployMessage } from "./messages";
 
 /** Slack accepts at most this many messages on one response_url … */
 export const SLACK_FOLLOW_UPS = 5;
@@ -30,8 +31,16 @@ export function isAllowedResponseUrl(url: string): boolean {
   }
 }
 
-/** POSTs a message to a response_url or incoming webhook. Never throws; false when it did not land. */
-export async function postSlack(url: string, message: SlackMessage & { replace_original?: boolean }): Promise<boolean> {
+/**
+ * POSTs a message to a response_url or incoming webhook. Never throws; false when it did not land.
+ * `budget`: the post is a subrequest of the caller's invocation (the rollout's alarm); when it is
+ * spent the post is skipped, never the probes.
+ */
+export async function postSlack(url: string, message: SlackMessage & { replace_original?: boolean }, budget?: Budget): Promise<boolean> {
+  if (budget && !budget.take(1, "slack")) {
+    console.warn(JSON.stringify({ msg: "slack post skipped: the invocation's subrequest budget is spent" }));
+    return false;
+  }
   try {
     const res = await fetch(url, {
       method: "POST",
@@ -55,26 +64,22 @@ export async function postSlack(url: string, message: SlackMessage & { replace_o
  * engine notifies on entering verifying; on deploying too, should it ever). notify_count records
  * it, so a repeated call does not post twice.
  */
-async function claimStart(db: D1Database, deployId: string): Promise<boolean> {
-  const r = await db.prepare("UPDATE deploys SET notify_count = notify_count + 1 WHERE id = ? AND notify_count = 0").bind(deployId).run();
-  return r.meta.changes > 0;
-}
+const claimStart = claimStartNotice;
 
 /**
  * Takes one of the deploy's response_url uses, atomically (guarded UPDATE; zero rows = none left).
  * Progress messages leave the last use for the verdict.
  */
 async function claimFollowUp(db: D1Database, deployId: string, purpose: "progress" | "verdict"): Promise<boolean> {
-  const limit = purpose === "verdict" ? SLACK_FOLLOW_UPS : SLACK_FOLLOW_UPS - 1;
-  const r = await db.prepare("UPDATE deploys SET notify_count = notify_count + 1 WHERE id = ? AND notify_count < ?").bind(deployId, limit).run();
-  return r.meta.changes > 0;
+  return claimNotice(db, deployId, purpose === "verdict" ? SLACK_FOLLOW_UPS : SLACK_FOLLOW_UPS - 1);
 }
 
-async function followUp(config: Config, db: D1Database, d: DeployRow, message: SlackMessage, purpose: "progress" | "verdict", now: number, post: typeof postSlack = postSlack): Promise<boolean> {
+async function followUp(config: Config, db: D1Database, d: DeployRow, message: SlackMessage, purpose: "progress" | "verdict", now: number, budget?: Budget): Promise<boolean> {
   if (!d.notify_url || !isAllowedResponseUrl(d.notify_url)) return false;
   if (now - d.created_at >= RESPONSE_URL_LIFETIME_MS) return false;
+  if (budget && budget.left < 1) return false; // keep the follow-up for a later notification
   if (!(await claimFollowUp(db, d.id, purpose))) return false;
-  return post(d.notify_url, { ...message, replace_original: false });
+  return postSlack(d.notify_url, { ...message, replace_original: false }, budget);
 }
 
 /** The in-channel announcement of a request accepted from Slack (counts as one follow-up). */
@@ -87,27 +92,21 @@ export async function announceDeploy(config: Config, db: D1Database, d: DeployRo
   }
 }
 
-/** Called by the rollout engine on every notify effect, with the deploy as it is after the transition. */
-export async function notifyDeploy(config: Config, db: D1Database, deploy: DeployRow, now = Date.now(), take: () => boolean = () => true): Promise<void> {
-  // each post is one subrequest of the invocation's budget (the engine keeps SLACK_POSTS_PER_TICK in hand)
-  const post = async (url: string, message: Parameters<typeof postSlack>[1]) => {
-    if (take()) return postSlack(url, message);
-    console.warn(JSON.stringify({ msg: "slack post skipped: no subrequest left in this invocation", deploy_id: deploy.id, status: deploy.status }));
-    return false;
-  };
+/** Called by the rollout engine on every notify effect, with the deploy as it is after the transition and the invocation's budget. */
+export async function notifyDeploy(config: Config, db: D1Database, deploy: DeployRow, now = Date.now(), budget?: Budget): Promise<void> {
   try {
     const rollback = ROLLBACK_STATUSES.has(deploy.status);
     const webhook = config.SLACK_NOTIFY_WEBHOOK_URL;
     if (deploy.notify_url) {
       const purpose = isTerminal(deploy.status) ? "verdict" : "progress";
-      const sent = await followUp(config, db, deploy, deployMessage(config, deploy, "in_channel"), purpose, now, post);
+      const sent = await followUp(config, db, deploy, deployMessage(config, deploy, "in_channel"), purpose, now, budget);
       // a rollback is always posted: when the response_url can no longer carry it, the channel does
-      if (!sent && rollback && webhook) await post(webhook, deployMessage(config, deploy));
+      if (!sent && rollback && webhook) await postSlack(webhook, deployMessage(config, deploy), budget);
       return;
     }
     if (!webhook) return;
     if (rollback || CHANNEL_VERDICTS.has(deploy.status) || (STARTED.has(deploy.status) && (await claimStart(db, deploy.id)))) {
-      await post(webhook, deployMessage(config, deploy));
+      await postSlack(webhook, deployMessage(config, deploy), budget);
     }
   } catch (e) {
     console.error(JSON.stringify({ msg: "slack notify failed", deploy_id: deploy.id, status: deploy.status, error: String(e) }));
