@@ -15,8 +15,8 @@
 //              detected iff one of its instants falls inside the outage. Averaged over 1,000
 //              random phases per recorded outage (the expectation, not one lucky draw).
 //
-//   npm run bench:detect                 # N=20 per outage length (100…2000 ms) + 20 clean
-//   npm run bench:detect -- --n 5        # quick run
+//   npm run bench:detect:rollout         # N=20 per outage length (100…2000 ms) + 20 clean
+//   npm run bench:detect:rollout -- --n 5   # quick run
 //   flags: --lengths 100,250,500,1000,2000 --mode 5xx|refused --interval 250 --soak 3
 //          --converge-ms 1500 --seed 1 --port 8887 --agent-port 8890 --probe-port 8900
 import { spawnSync } from "node:child_process";

@@ -7,6 +7,10 @@
 //          · healthy-to-Swarm-but-5xx (Swarm: completed; users: 500s)
 //   agreement: succeeded ⇔ the client saw 0 failures AND the new version;
 //              rolled_back ⇔ the client saw failures OR never saw the new version
+// Time to restore, per rolled-back release (from the deploy's marks, Swarm's own timestamps via the
+// Docker API, and the independent client): first failed probe → rollback requested → agent
+// accepted → Swarm has the rollback spec → Swarm started the old task → old task healthy → the
+// last failure the client saw. The product's share is first failed probe → Swarm has the spec.
 //
 //   npm run bench:swarm                 # K=3 (root: installs Docker with apt-get when missing)
 //   flags: --k 3 --port 8887 --agent-port 8890 --stop-first-agent-port 8892 --issuer-port 8891
@@ -14,13 +18,15 @@
 // It never runs next to someone else's Swarm tests: it waits (bounded) while a `test:swarm` run
 // is visible in `ps`, and always tears the lab down (labDown) at the end, also on SIGINT.
 import { execFile, spawnSync } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { promisify } from "node:util";
 import { LAB_HEALTH_URL, LAB_SHAS, LAB_STACK, deployDirect, labDown, labUp, waitFor } from "../lab/lab";
 import { type LoadSummary, startLoad } from "../lab/load";
 import { type DeployJson, LAB_ENV, LAB_STOP_FIRST_ENV, type LabStack, startLabStack } from "../scripts/lib/lab-stack";
 import { buildAgent } from "../scripts/lib/local-stack";
+import { type SwarmWatch, watchService } from "./lib/swarm-watch";
+import { type Bar, stackedBars } from "./lib/svg";
 import { DOCS_DIR, OUT_DIR, flags, intFlag, machine, mean, percentile, sleep, table, withCleanup, writeOut } from "./lib/util";
 
 const run = promisify(execFile);
@@ -59,6 +65,57 @@ interface Result {
   swarm_rollback_states: string[];
   swarm_messages: string[];
   agrees: boolean;
+  /** epoch ms of each step of restoring service, null where it did not happen or was not seen */
+  restore: Restore | null;
+}
+
+/** The steps from the first failed probe to the last failure a user saw (epoch ms). */
+interface Restore {
+  client_first_failure: number | null;
+  first_failed_probe: number | null;
+  rollback_requested: number | null;
+  agent_accepted: number | null;
+  swarm_has_spec: number | null;
+  old_task_started: number | null;
+  old_task_healthy: number | null;
+  client_last_failure: number | null;
+  rollback_converged: number | null;
+}
+const STEPS = ["first_failed_probe", "rollback_requested", "agent_accepted", "swarm_has_spec", "old_task_started", "old_task_healthy", "client_last_failure"] as const;
+const STEP_LABEL: Record<(typeof STEPS)[number], string> = {
+  first_failed_probe: "first failed probe",
+  rollback_requested: "rollback requested",
+  agent_accepted: "agent accepted",
+  swarm_has_spec: "Swarm has the rollback spec",
+  old_task_started: "Swarm started the old task",
+  old_task_healthy: "old task healthy",
+  client_last_failure: "last failure a user saw",
+};
+
+const markAt = (d: DeployJson, mark: string) => at(d.events?.find((e) => e.kind === "mark" && e.data?.mark === mark)?.at);
+
+/** The restore steps of a rolled-back release, from its marks, what Swarm recorded and the client. */
+function restoreSteps(d: DeployJson, sw: SwarmWatch, client: LoadSummary, loadT0: number, requestAt: number): Restore | null {
+  if (d.status !== "rolled_back" || !d.rollback_sha) return null;
+  const requested = markAt(d, "rollback_requested");
+  const image = `lab/app:${d.rollback_sha}`;
+  // the spec that puts the old image back, after the release's request (Swarm's own rollback of an
+  // unhealthy release counts: it is the moment Swarm had the old spec again)
+  const spec = sw.specs.find((s) => s.image === image && s.seen_at > requestAt);
+  // the first task of the old image created after the release was requested
+  const old = sw.tasks.find((t) => t.image === image && (t.created_at ?? 0) > requestAt);
+  const started = old ? (old.states.starting ?? old.states.running ?? null) : null;
+  return {
+    client_first_failure: client.firstFailureMs === null ? null : loadT0 + client.firstFailureMs,
+    first_failed_probe: at(d.probes.first_failure_at),
+    rollback_requested: requested,
+    agent_accepted: markAt(d, "rollback_accepted"),
+    swarm_has_spec: spec ? (spec.at ?? spec.seen_at) : null,
+    old_task_started: started,
+    old_task_healthy: old ? (old.states.running ?? null) : null,
+    client_last_failure: client.lastFailureMs === null ? null : loadT0 + client.lastFailureMs,
+    rollback_converged: markAt(d, "rollback_converged"),
+  };
 }
 
 /** Another Swarm test run visible in ps (ours never is: we are bench/swarm.ts). */
@@ -66,33 +123,6 @@ function otherLabRun(): string | null {
   const ps = spawnSync("ps", ["-eo", "pid,args"], { encoding: "utf8" }).stdout ?? "";
   const line = ps.split("\n").find((l) => /test\/swarm\/vitest\.config|test:swarm/.test(l) && !l.includes("bench/swarm"));
   return line?.trim() ?? null;
-}
-
-/** Every change of UpdateStatus (state + message) Swarm reports for the app while a rollout runs, timed. */
-function watchSwarm() {
-  const states: { at: number; state: string }[] = [];
-  const messages: string[] = [];
-  let running = true;
-  const loop = (async () => {
-    for (let i = 0; running && i < 2_000; i++) {
-      const { stdout } = await run("docker", ["service", "inspect", APP, "--format", "{{json .UpdateStatus}}"], { timeout: 5_000 }).catch(() => ({ stdout: "" }));
-      try {
-        const u = JSON.parse(stdout.trim() || "null") as { State?: string; Message?: string } | null;
-        if (u?.State && states.at(-1)?.state !== u.State) states.push({ at: Date.now(), state: u.State });
-        if (u?.Message && messages.at(-1) !== u.Message) messages.push(u.Message);
-      } catch {
-        /* no answer this time */
-      }
-      await sleep(250);
-    }
-  })();
-  return {
-    async stop() {
-      running = false;
-      await loop;
-      return { states, messages };
-    },
-  };
 }
 
 async function served(): Promise<string | null> {
@@ -109,8 +139,9 @@ const at = (iso: string | null | undefined) => (iso ? Date.parse(iso) : null);
 async function rollout(stack: LabStack, kind: Kind, k: number, environment: string, from: string, sha: string): Promise<Result> {
   // the proxy re-resolves the app every second: start only once the current release is what users get
   await waitFor(`${from} served`, async () => (await served()) === from, 60_000, 250);
+  const loadT0 = Date.now(); // startLoad's own t0 is taken in the same tick: the client's times are relative to it
   const load = startLoad({ intervalMs: 20, maxDurationMs: 240_000, maxRequests: 12_000 });
-  const swarm = watchSwarm();
+  const swarm = watchService(APP);
   await sleep(500);
   const t0 = Date.now();
   const req = await stack.requestDeploy(environment, sha);
@@ -124,7 +155,7 @@ async function rollout(stack: LabStack, kind: Kind, k: number, environment: stri
   const sawNew = (client.versions[`200 ${sha}`] ?? 0) > 0;
   // the state seen before the request is the previous update's (stale); what counts is what changed after it
   const rbAt = rb ? Date.parse(rb.at) : Number.POSITIVE_INFINITY;
-  const after = sw.states.filter((x) => x.at > t0);
+  const after = sw.update_states.filter((x) => x.at > t0);
   const releaseStates = after.filter((x) => x.at < rbAt).map((x) => x.state);
   const rollbackStates = after.filter((x) => x.at >= rbAt).map((x) => x.state);
   const agrees = d.status === "succeeded" ? client.failures === 0 && sawNew : d.status === "rolled_back" ? client.failures > 0 || !sawNew : false;
@@ -145,12 +176,24 @@ async function rollout(stack: LabStack, kind: Kind, k: number, environment: stri
     swarm_rollback_states: rollbackStates,
     swarm_messages: sw.messages,
     agrees,
+    restore: restoreSteps(d, sw, client, loadT0, t0),
   };
   process.stderr.write(`${kind} #${k}: ${d.status} in ${r.request_to_verdict_ms} ms; client ${client.failures}/${client.requests} failed, new version seen: ${sawNew}; Swarm (release): ${releaseStates.join(" → ") || "(no change)"}${rb ? `; Swarm (rollback): ${rollbackStates.join(" → ") || "(no change)"}` : ""}; agrees: ${agrees}\n`);
   return r;
 }
 
+/** --replot FILE: the restore table and chart again from a saved swarm.json (no lab needed). */
+function replot(file: string) {
+  const saved = JSON.parse(readFileSync(file, "utf8")) as { settings: { k: number }; runs: Result[] };
+  const rows = restoreSummary(saved.runs);
+  const base = file.replace(/\.json$/, "");
+  writeFileSync(`${base}.restore.md`, `${restoreTable(rows)}\n`);
+  writeFileSync(`${base}.svg`, restoreChart(rows, saved.settings.k));
+  console.log(restoreTable(rows));
+}
+
 async function main() {
+  if (f.replot) return replot(f.replot);
   const t0 = Date.now();
   for (let i = 0; otherLabRun() && i < WAIT_LAB_MIN * 6; i++) {
     process.stderr.write(`waiting: a Swarm test run is in progress (${otherLabRun()})\n`);
@@ -187,8 +230,14 @@ async function main() {
           else if (r.verdict === "rolled_back" && r.rollback_sha) current = r.rollback_sha;
           else {
             // anything else leaves the stack in an unknown state: put a known release back directly
+            // (a rollback_failed locks the environment whatever lock_after_rollback says: unlock it)
+            await stack.api("DELETE", `/v1/environments/${r.environment}/lock`);
             deployDirect(current);
           }
+          // the stop-first agent leaves the stop-first update AND rollback settings in the service's
+          // spec; the next release of the start-first agent would otherwise be rolled back by Swarm
+          // stop-first (real 502s that are the lab's, not the release's): put the start-first spec back
+          if (kind === "stop-first") deployDirect(current);
         }
       }
       const wallMs = Date.now() - t0;
@@ -210,6 +259,7 @@ async function main() {
           swarm_release_states: swarmSaid,
         };
       });
+      const restoreRows = restoreSummary(results);
       const text = table(
         ["release", "K", "client failures (each run)", "client saw new version", "coordinator verdict", "agreement", "request → verdict p50", "max", "Swarm's UpdateStatus for the release"],
         rows.map((r) => [
@@ -225,18 +275,81 @@ async function main() {
         ]),
       );
       const header = `bench:swarm — K=${K} per kind, probe_interval_ms ${INTERVAL}, soak ${SOAK_S} s; client: GET 127.0.0.1:18080/health every 20 ms`;
-      console.log(`\n${header}\n\n${text}\n\nwall time ${(wallMs / 1000).toFixed(1)} s`);
-      const out = { bench: "swarm", at: new Date(t0).toISOString(), wall_ms: wallMs, machine: machine(), lab: lab.timings, settings: { k: K, soak_seconds: SOAK_S, probe_interval_ms: INTERVAL, client_interval_ms: 20 }, rows, runs: results };
+      const restoreText = restoreTable(restoreRows);
+      const restoreHeader = "time to restore, per rolled-back release: ms from the first failed probe (median / max over K); product's share = first failed probe → Swarm has the rollback spec";
+      console.log(`\n${header}\n\n${text}\n\n${restoreHeader}\n\n${restoreText}\n\nwall time ${(wallMs / 1000).toFixed(1)} s`);
+      const out = { bench: "swarm", at: new Date(t0).toISOString(), wall_ms: wallMs, machine: machine(), lab: lab.timings, settings: { k: K, soak_seconds: SOAK_S, probe_interval_ms: INTERVAL, client_interval_ms: 20 }, rows, restore: restoreRows, runs: results };
       const json = JSON.stringify(out, null, 2);
-      const md = `${header}\n\n${text}\n`;
+      const md = `${header}\n\n${text}\n\n${restoreHeader}\n\n${restoreText}\n`;
+      const svg = restoreChart(restoreRows, K);
       writeOut("swarm.json", json);
       writeOut("swarm.md", md);
+      writeOut("restore.svg", svg);
       if (f.publish !== undefined) {
         writeFileSync(path.join(DOCS_DIR, "swarm.json"), json);
         writeFileSync(path.join(DOCS_DIR, "swarm.md"), md);
+        writeFileSync(path.join(DOCS_DIR, "restore.svg"), svg);
       }
     },
   );
+}
+
+type Step = (typeof STEPS)[number];
+interface RestoreRow {
+  kind: Kind;
+  n: number;
+  /** ms from the first failed probe (or, without one, the rollback request) to each step */
+  from_first_failure: Record<Step, { p50: number | null; max: number | null; n: number }>;
+  /** ms between consecutive steps (median), for the chart */
+  segments: { from: Step; to: Step; p50: number | null }[];
+  product_share_ms: { p50: number | null; max: number | null };
+  /** what users felt: the client's first failure → its last failure */
+  users_ms: { p50: number | null; max: number | null };
+}
+
+function restoreSummary(results: Result[]): RestoreRow[] {
+  const stat = (xs: number[]) => ({ p50: percentile(xs, 50), max: xs.length ? Math.max(...xs) : null, n: xs.length });
+  return KINDS.flatMap((kind) => {
+    const rs = results.filter((r) => r.kind === kind && r.restore);
+    if (!rs.length) return [];
+    const base = (r: Result) => r.restore!.first_failed_probe ?? r.restore!.rollback_requested;
+    const since = (step: Step) => rs.flatMap((r) => (r.restore![step] !== null && base(r) !== null ? [r.restore![step]! - base(r)!] : []));
+    const from = Object.fromEntries(STEPS.map((st) => [st, stat(since(st))])) as RestoreRow["from_first_failure"];
+    const segments = STEPS.slice(1).map((to, i) => {
+      const fromStep = STEPS[i];
+      const xs = rs.flatMap((r) => (r.restore![to] !== null && r.restore![fromStep] !== null ? [r.restore![to]! - r.restore![fromStep]!] : []));
+      return { from: fromStep, to, p50: percentile(xs, 50) };
+    });
+    const users = rs.flatMap((r) => (r.restore!.client_first_failure !== null && r.restore!.client_last_failure !== null ? [r.restore!.client_last_failure - r.restore!.client_first_failure] : []));
+    // Swarm's own rollback of an unhealthy release has the old spec back before any rule tripped: no product share to speak of
+    const share = since("swarm_has_spec").filter((x) => x >= 0);
+    return [{ kind, n: rs.length, from_first_failure: from, segments, product_share_ms: { p50: percentile(share, 50), max: share.length ? Math.max(...share) : null }, users_ms: { p50: percentile(users, 50), max: users.length ? Math.max(...users) : null } }];
+  });
+}
+
+function restoreTable(rows: RestoreRow[]): string {
+  const cell = (x: { p50: number | null; max: number | null }) => (x.p50 === null ? "–" : `${Math.round(x.p50)} / ${Math.round(x.max!)}`);
+  return table(
+    ["release", "K", ...STEPS.slice(1).map((st) => `→ ${STEP_LABEL[st]}`), "product's share", "users saw errors for"],
+    rows.map((r) => [r.kind, r.n, ...STEPS.slice(1).map((st) => cell(r.from_first_failure[st])), cell(r.product_share_ms), cell(r.users_ms)]),
+  );
+}
+
+const SEGMENT_COLORS = ["#1f6feb", "#54aeff", "#8250df", "#d29922", "#cf222e", "#6e7781"];
+
+function restoreChart(rows: RestoreRow[], k: number): string {
+  // only the releases users saw errors from: restoring is what the chart is about
+  const bars: Bar[] = rows.filter((r) => r.users_ms.p50 !== null).map((r) => ({
+    label: r.kind,
+    segments: r.segments.map((sg, i) => ({ name: `${STEP_LABEL[sg.from]} → ${STEP_LABEL[sg.to]}`, color: SEGMENT_COLORS[i % SEGMENT_COLORS.length], value: Math.max(0, sg.p50 ?? 0) })),
+    note: r.product_share_ms.p50 === null ? undefined : `product's share ${Math.round(r.product_share_ms.p50)} ms`,
+  }));
+  return stackedBars({
+    title: "Time to restore: first failed probe → last failure a user saw",
+    subtitle: `real Swarm lab, median of K=${k} per release kind (segments: medians of each step)`,
+    xLabel: "ms after the first failed probe",
+    bars,
+  });
 }
 
 main().catch((e) => {

@@ -1,4 +1,4 @@
-// A hand-written SVG line chart (no dependencies): one line per series over shared x categories.
+// Hand-written SVG charts (no dependencies): a line chart over shared x categories, and horizontal stacked bars.
 const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 
 export interface Series {
@@ -67,6 +67,55 @@ export function lineChart(o: {
     const ly = m.t + 10 + si * 22;
     parts.push(`<line x1="${m.l + pw + 16}" x2="${m.l + pw + 40}" y1="${ly}" y2="${ly}" stroke="${s.color}" stroke-width="2.5"${s.dashed ? ' stroke-dasharray="6 4"' : ""}/>`);
     parts.push(`<text x="${m.l + pw + 46}" y="${ly + 4}" fill="#222">${esc(s.name)}</text>`);
+  });
+  parts.push("</svg>");
+  return parts.join("\n") + "\n";
+}
+
+export interface Bar {
+  label: string;
+  segments: { name: string; color: string; value: number }[];
+  note?: string;
+}
+
+/** Horizontal stacked bars (one per row), segments in order, a legend of the first bar's segment names. */
+export function stackedBars(o: { title: string; subtitle?: string; xLabel: string; bars: Bar[] }): string {
+  const W = 860;
+  const rowH = 46;
+  const legend = o.bars[0]?.segments ?? [];
+  const m = { l: 190, r: 30, t: 70, b: 60 + legend.length * 18 };
+  const H = m.t + o.bars.length * rowH + m.b;
+  const pw = W - m.l - m.r;
+  const total = Math.max(1, ...o.bars.map((b) => b.segments.reduce((a, s) => a + s.value, 0)));
+  const step = [100, 250, 500, 1000, 2000, 5000, 10000].find((s) => total / s <= 8) ?? 20000;
+  const xMax = Math.ceil(total / step) * step;
+  const x = (v: number) => m.l + (v / xMax) * pw;
+  const parts: string[] = [];
+  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" font-family="system-ui, -apple-system, Segoe UI, sans-serif" font-size="12">`);
+  parts.push(`<rect width="${W}" height="${H}" fill="#fff"/>`);
+  parts.push(`<text x="20" y="26" font-size="16" font-weight="600">${esc(o.title)}</text>`);
+  if (o.subtitle) parts.push(`<text x="20" y="46" fill="#555">${esc(o.subtitle)}</text>`);
+  const plotBottom = m.t + o.bars.length * rowH;
+  for (let v = 0; v <= xMax; v += step) {
+    parts.push(`<line x1="${x(v)}" x2="${x(v)}" y1="${m.t - 6}" y2="${plotBottom}" stroke="#e5e5e5"/>`);
+    parts.push(`<text x="${x(v)}" y="${plotBottom + 16}" text-anchor="middle" fill="#444">${v}</text>`);
+  }
+  parts.push(`<text x="${m.l + pw / 2}" y="${plotBottom + 36}" text-anchor="middle" fill="#222">${esc(o.xLabel)}</text>`);
+  o.bars.forEach((b, i) => {
+    const y = m.t + i * rowH;
+    parts.push(`<text x="${m.l - 10}" y="${y + 20}" text-anchor="end" fill="#222">${esc(b.label)}</text>`);
+    let acc = 0;
+    for (const sg of b.segments) {
+      if (sg.value > 0) parts.push(`<rect x="${x(acc).toFixed(1)}" y="${y + 6}" width="${Math.max(0.5, x(acc + sg.value) - x(acc)).toFixed(1)}" height="22" fill="${sg.color}"><title>${esc(`${sg.name}: ${Math.round(sg.value)} ms`)}</title></rect>`);
+      acc += sg.value;
+    }
+    parts.push(`<text x="${(x(acc) + 6).toFixed(1)}" y="${y + 21}" fill="#444">${Math.round(acc)} ms</text>`);
+    if (b.note) parts.push(`<text x="${m.l}" y="${y + 42}" fill="#555" font-size="11">${esc(b.note)}</text>`);
+  });
+  legend.forEach((sg, i) => {
+    const y = plotBottom + 56 + i * 18;
+    parts.push(`<rect x="${m.l}" y="${y - 10}" width="14" height="12" fill="${sg.color}"/>`);
+    parts.push(`<text x="${m.l + 20}" y="${y}" fill="#222">${esc(sg.name)}</text>`);
   });
   parts.push("</svg>");
   return parts.join("\n") + "\n";

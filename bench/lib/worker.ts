@@ -17,6 +17,8 @@ export interface BenchWorkerOptions {
   environments: Record<string, unknown>;
   /** further vars (e.g. the OIDC issuer) */
   vars?: Record<string, string>;
+  /** another entry module (bench/worker/budget-entry.ts counts each invocation's subrequests) */
+  script?: string;
 }
 
 export async function startBenchWorker(o: BenchWorkerOptions): Promise<Proc & { logFile: string }> {
@@ -28,6 +30,7 @@ export async function startBenchWorker(o: BenchWorkerOptions): Promise<Proc & { 
     port: o.port,
     stateDir,
     logFile,
+    script: o.script,
     vars: {
       GITHUB_REPOSITORY: BENCH_REPOSITORY.name,
       GITHUB_REPOSITORY_ID: BENCH_REPOSITORY.id,

@@ -110,7 +110,7 @@ export interface WorkerOptions {
   stateDir: string;
   vars: Record<string, string>;
   logFile: string;
-  /** another entry module instead of wrangler.toml's main (bench:d1's instrumented Worker) */
+  /** another entry module instead of wrangler.toml's main (a benchmark's instrumented Worker: bench:d1, bench:budget) */
   script?: string;
 }
 

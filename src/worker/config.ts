@@ -45,6 +45,9 @@ export const EnvironmentConfigSchema = z.strictObject({
   bake_interval_ms: z.number().int().min(250).max(60_000).default(1_000),
   bake_max_failed_probes: z.number().int().min(0).default(0),
   confirm_probes: z.number().int().min(1).max(20).default(5),
+  // burst probing (issue 14): rounds this often while Swarm swaps tasks (the agent's acceptance →
+  // its convergence + 2 s); burst_interval_ms ≥ probe_interval_ms turns it off
+  burst_interval_ms: z.number().int().min(10).max(60_000).default(50),
 });
 export type EnvironmentConfig = z.infer<typeof EnvironmentConfigSchema> & { name: string; github_environment: string };
 

@@ -23,7 +23,7 @@ export async function githubClient(config: Config, now: number = Date.now(), bud
   if (!config.GITHUB_APP_ID || !config.GITHUB_APP_PRIVATE_KEY || !config.GITHUB_APP_INSTALLATION_ID) return null;
   const key = `${config.GITHUB_APP_ID}:${config.GITHUB_APP_INSTALLATION_ID}`;
   if (!installationToken || installationToken.key !== key || installationToken.expiresAt - 5 * 60_000 < now) {
-    if (budget && !budget.take(1)) throw new BudgetSpent("GitHub App installation token");
+    if (budget && !budget.take(1, "github")) throw new BudgetSpent("GitHub App installation token");
     const appJwt = await appJwtFor(config.GITHUB_APP_ID, config.GITHUB_APP_PRIVATE_KEY, now);
     const app = new Octokit({ auth: appJwt, baseUrl, request: { fetch } });
     const { data } = await app.rest.apps.createInstallationAccessToken({ installation_id: Number(config.GITHUB_APP_INSTALLATION_ID) });

@@ -60,7 +60,7 @@ export async function flushGithub(config: Config, db: D1Database, storage: Durab
       return Math.min(maxCalls - calls, budget.left);
     },
     take(count = 1) {
-      if (calls + count > maxCalls || !budget.take(count)) return false;
+      if (calls + count > maxCalls || !budget.take(count, "github")) return false;
       calls += count;
       return true;
     },

@@ -5,6 +5,7 @@
 import type { Operation } from "../../protocol/agent";
 import type { EnvironmentConfig } from "../config";
 import type { Sample } from "../store/samples";
+import type { Thinned } from "./schedule";
 import {
   describeFailure,
   isPreflightFailure,
@@ -43,6 +44,8 @@ export interface Observations {
   lastRoundAt: number;
   /** the slice is over: the end-of-slice rules (soak, timeout) may decide */
   complete: boolean;
+  /** burst probing had to leave URLs out of the burst rounds (or space them out) for the budget */
+  thinned?: Thinned | null;
   /**
    * While deploying, where the deploy request stands: "busy" (the agent answered 409: it took
    * nothing), "unanswered" (a request may have reached it without an answer), null (neither).
@@ -60,6 +63,8 @@ export interface Seen {
   /** the latest version sample of the slice, counted or not */
   lastVersion: Sample | null;
   convergedAt: number | null;
+  /** this slice's samples count (the track's judged flag when the slice started) */
+  judged: boolean;
   /** what the agent says ran before the rollout (from its poll answer) */
   runningBefore: string | null;
 }
@@ -86,6 +91,7 @@ export function summarize(track: Track, obs: Observations, cfg: Pick<AssessConfi
     confirmedAt,
     lastVersion,
     convergedAt: track.convergedAt ?? (op?.operation.state === "converged" ? op.at : null),
+    judged: track.judged,
     runningBefore: track.name === "rollout" ? (op?.operation.running_sha_before ?? null) : null,
   };
 }
@@ -155,9 +161,14 @@ const failedProbes: Rule = {
   },
 };
 
-/** The soak window is covered once a round went out at or after its end. */
-export const soakCovered = (seen: Pick<Seen, "convergedAt">, obs: Pick<Observations, "lastRoundAt">, cfg: Pick<AssessConfig, "soak_seconds">) =>
-  seen.convergedAt !== null && obs.lastRoundAt >= soakEndsAt(seen.convergedAt, cfg);
+/**
+ * The soak window is covered once a round went out at or after its end — in a slice whose samples
+ * count. A rollback's convergence learnt mid-slice leaves that slice's samples uncounted (judged
+ * is fixed when the slice starts); on a slow machine its late rounds could pass the soak's end and
+ * ask for a version confirmation no counted sample could give (found by the denser burst rounds).
+ */
+export const soakCovered = (seen: Pick<Seen, "convergedAt" | "judged">, obs: Pick<Observations, "lastRoundAt">, cfg: Pick<AssessConfig, "soak_seconds">) =>
+  seen.judged && seen.convergedAt !== null && obs.lastRoundAt >= soakEndsAt(seen.convergedAt, cfg);
 
 /** The track's SHA is served: confirmed in some slice, and the latest version sample still names it. */
 const versionServed = ({ track, seen, cfg }: Assessing) =>

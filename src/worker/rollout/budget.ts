@@ -13,15 +13,27 @@ export const GITHUB_CALLS_PER_TICK = 3;
 /** Slack posts kept in hand for a verdict's notification (a response_url follow-up, and the channel webhook). */
 export const SLACK_POSTS_PER_TICK = 2;
 
+/** What a subrequest was for: the one counter keeps them apart so a test and the log can tell (issue 14). */
+export type SpendKind = "probe" | "agent" | "github" | "slack";
+
+/** One invocation's spending, as the coordinator keeps it for the last invocations. */
+export interface Spending {
+  at: number;
+  total: number;
+  by: Record<SpendKind, number>;
+}
+
 /** What a caller outside the engine needs of the budget: take before each subrequest, skip the call when refused. */
 export interface SubrequestBudget {
   readonly left: number;
-  take(count?: number): boolean;
+  take(count?: number, kind?: SpendKind): boolean;
 }
 
 export class Invocation implements SubrequestBudget {
   private spent = 0;
   private agentCallsMade = 0;
+  private readonly by: Record<SpendKind, number> = { probe: 0, agent: 0, github: 0, slack: 0 };
+  readonly startedAt = Date.now();
   /** operations the agent returned in this invocation (from a POST), by id: no need to poll them again */
   readonly operations = new Map<string, Operation>();
 
@@ -46,10 +58,11 @@ export class Invocation implements SubrequestBudget {
     return Math.max(0, Math.min(AGENT_CALLS_PER_TICK - this.agentCallsMade, this.left));
   }
 
-  /** Takes `count` subrequests if they are left; false (nothing taken) when not. */
-  take(count = 1): boolean {
+  /** Takes `count` subrequests for `kind` if they are left; false (nothing taken) when not. */
+  take(count = 1, kind: SpendKind = "probe"): boolean {
     if (count > this.left) return false;
     this.spent += count;
+    this.by[kind] += count;
     return true;
   }
 
@@ -58,6 +71,12 @@ export class Invocation implements SubrequestBudget {
     if (this.agentCallsLeft < 1) return false;
     this.agentCallsMade++;
     this.spent++;
+    this.by.agent++;
     return true;
+  }
+
+  /** What was spent so far, by kind. */
+  spending(): Spending {
+    return { at: this.startedAt, total: this.spent, by: { ...this.by } };
   }
 }

@@ -20,12 +20,15 @@ import { type EnvironmentRow, ensureEnvironmentStmt, getEnvironment, lockJson, l
 import { deliverySeen, markDeliverySeenStmt, markTokenSeenStmt, tokenSeen } from "../store/seen";
 import { applyTransition, recordDeployEvents, runEffects, transitionWrites } from "./apply";
 import { type AlertResult, handleAlert } from "./alert";
-import { Invocation } from "./budget";
+import { Invocation, type Spending } from "./budget";
 import type { AlertVote } from "./confirm";
 import { tick } from "./engine";
 import type { RolloutHost } from "./host";
 import { settleStalled } from "./stalled";
 import { type DeployEvent, type Effect, transition } from "./state";
+
+/** Alarm invocations whose spending the coordinator remembers. */
+const SPENDING_KEPT = 500;
 
 export interface SubmitRequest {
   environment: string;
@@ -56,6 +59,8 @@ export class EnvironmentCoordinator extends DurableObject<Env> {
   private envName: string | undefined;
   /** an alarm invocation is running (a test driving alarms by hand next to real ones) */
   private ticking = false;
+  /** what the last alarm invocations spent (in memory only: for tests and a look from a debugger) */
+  private readonly spent: Spending[] = [];
 
   /**
    * Runs fn after every earlier serial section has finished. D1 calls are real I/O, so the DO's
@@ -212,12 +217,20 @@ export class EnvironmentCoordinator extends DurableObject<Env> {
     }
     this.ticking = true;
     let next: number | null;
+    const invocation = new Invocation();
     try {
-      next = await tick(this.host(), new Invocation());
+      next = await tick(this.host(), invocation);
     } finally {
       this.ticking = false;
+      this.spent.push(invocation.spending());
+      if (this.spent.length > SPENDING_KEPT) this.spent.splice(0, this.spent.length - SPENDING_KEPT);
     }
     if (next !== null) await this.ctx.storage.setAlarm(next);
+  }
+
+  /** The subrequests each of the last alarm invocations spent, oldest first. */
+  spending(): Spending[] {
+    return this.spent.map((x) => ({ ...x, by: { ...x.by } }));
   }
 
   /** The watchdog's call: settle this environment's rollout if it stopped moving, then wake the engine. */

@@ -110,6 +110,16 @@ async function slice(host: RolloutHost, invocation: Invocation, cfg: Environment
   const now = Date.now();
   const event = early ?? assess(track, observations, cfg, now);
   const record = sliceRecord(track, observations, summarize(track, observations, cfg), now);
+  const thinned = observed.observations.thinned;
+  if (thinned) {
+    // burst probing (issue 14), once per track: the budget thins every slice of the swap window the same way
+    const key = `burst-thinned:${track.deployId}:${track.name}`;
+    if (!(await host.storage.get(key))) {
+      await host.storage.put(key, true);
+      const what = thinned.bursting === 0 ? "no URL" : `${thinned.bursting} of ${thinned.of} URLs`;
+      record.marks.push({ mark: "burst_thinned", reason: `burst probing within the slice's subrequest budget: ${what} every ${thinned.interval_ms} ms, the others every probe_interval_ms`, at: now, data: { ...thinned } });
+    }
+  }
   const outcome: SliceOutcome = { deployId: deploy.id, from: deploy.status, samples: observations.samples, record, event, fields: {} };
   const target = event?.type === "rule_tripped" ? event.rollback_sha : null;
   if (target) {

@@ -8,7 +8,7 @@ import type { Sample } from "../store/samples";
 import { type AgentPoll, type AssessConfig, type Observations, assess, soakCovered, summarize } from "./assess";
 import type { Invocation } from "./budget";
 import { probe, roundUrls, toSample } from "./probe";
-import { probeSchedule } from "./schedule";
+import { MAX_PROBES_IN_FLIGHT, probeSchedule } from "./schedule";
 import type { DeployEvent } from "./state";
 import type { Track } from "./track";
 
@@ -18,7 +18,7 @@ export interface Observed {
   early: DeployEvent | null;
 }
 
-type SliceConfig = AssessConfig & Pick<EnvironmentConfig, "probes" | "probe_interval_ms" | "probe_timeout_ms">;
+type SliceConfig = AssessConfig & Pick<EnvironmentConfig, "probes" | "probe_interval_ms" | "probe_timeout_ms" | "burst_interval_ms">;
 
 export async function observe(track: Track, cfg: SliceConfig, invocation: Invocation, agent: AgentTarget): Promise<Observed> {
   const stop = new AbortController();
@@ -45,25 +45,32 @@ export async function observe(track: Track, cfg: SliceConfig, invocation: Invoca
     else if (invocation.takeAgentCall()) polled = getOperation(agent, asked.operationId, Date.now()).then(answered);
   }
 
-  // Rounds: all URLs at once on the schedule; a slow probe does not hold up the next round. A round
-  // is sent whole or not at all, from what the invocation can spend beyond the agent's, GitHub's and
-  // Slack's share: a round the budget cannot carry is skipped (the next slice has a fresh budget),
-  // never sent into the platform's limit, where its probes would fail like a dead site.
+  // Rounds on the schedule (burst rounds while Swarm swaps tasks); a slow probe does not hold up the
+  // next round. The plan spends only what the invocation can beyond the agent's, GitHub's and
+  // Slack's share; a round is sent whole or not at all (a round the budget cannot carry is skipped,
+  // never sent into the platform's limit, where its probes would fail like a dead site), and a burst
+  // round is skipped while MAX_PROBES_IN_FLIGHT probes are still out.
   const urls = roundUrls(cfg);
+  const plan = probeSchedule(track, cfg, Date.now(), urls, Math.max(0, invocation.left - invocation.reserved));
   const pending: Promise<void>[] = [];
   let skipped = 0;
-  for (const at of probeSchedule(track, cfg, Date.now())) {
-    await sleep(at - Date.now(), stop.signal);
+  let inFlight = 0;
+  for (const round of plan.rounds) {
+    await sleep(round.at - Date.now(), stop.signal);
     if (early) break;
     if (track.name !== "bake" && soakCovered(summarize(track, snapshot(false), cfg), { lastRoundAt }, cfg)) break;
-    if (invocation.left - invocation.reserved < urls.length || !invocation.take(urls.length)) {
+    if (round.burst && inFlight + round.urls.length > MAX_PROBES_IN_FLIGHT) continue;
+    if (invocation.left - invocation.reserved < round.urls.length || !invocation.take(round.urls.length, "probe")) {
       skipped++;
       continue;
     }
-    lastRoundAt = Date.now();
-    for (const url of urls) {
+    // the soak is covered by rounds of every URL: a burst round of a few does not end it
+    if (!round.burst) lastRoundAt = Date.now();
+    for (const url of round.urls) {
+      inFlight++;
       pending.push(
         probe(url, { timeoutMs: cfg.probe_timeout_ms, version: cfg.version, abort: stop.signal }).then((result) => {
+          inFlight--;
           if (!result) return; // aborted: it never finished
           samples.push(toSample(result, track.deployId, track.phase, track.judged));
           reassess();
@@ -72,9 +79,10 @@ export async function observe(track: Track, cfg: SliceConfig, invocation: Invoca
     }
   }
   await Promise.all(pending);
-  await polled;
+  // a rule that tripped does not wait for the agent's status answer: the rollback goes out now
+  if (!early) await polled;
   if (skipped) console.warn(JSON.stringify({ msg: "probe rounds skipped: the invocation's subrequest budget is spent", deploy_id: track.deployId, skipped, left: invocation.left }));
-  return { observations: snapshot(true), early };
+  return { observations: { ...snapshot(true), thinned: plan.thinned }, early };
 }
 
 /**

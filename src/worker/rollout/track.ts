@@ -24,6 +24,8 @@ export interface Track {
   /** the first counted failure, described */
   firstFailure: string | null;
   convergedAt: number | null;
+  /** the agent accepted this track's deploy (the rollback's: when it was requested, once accepted); burst probing starts here */
+  acceptedAt?: number | null;
   versionConfirmedAt: number | null;
   /** when the agent was asked (the rollout timeout runs from here) */
   startedAt: number;
@@ -61,6 +63,7 @@ export function track(deploy: DeployRow, name: TrackName): Track {
     failed: rollback ? deploy.rollback_probes_failed : deploy.probes_failed,
     firstFailure: rollback ? deploy.rollback_first_failure : deploy.first_failure,
     convergedAt,
+    acceptedAt: rollback ? (deploy.rollback_operation_id ? deploy.rollback_requested_at : null) : deploy.agent_accepted_at,
     versionConfirmedAt: rollback ? deploy.rollback_version_confirmed_at : deploy.version_confirmed_at,
     startedAt: (rollback ? deploy.rollback_requested_at : deploy.agent_requested_at) ?? deploy.status_changed_at,
     judged: rollback ? convergedAt !== null : deploy.status === "verifying",

@@ -45,7 +45,7 @@ export function isAllowedResponseUrl(url: string, origin: string): boolean {
  * spent the post is skipped, never the probes.
  */
 export async function postSlack(url: string, message: SlackMessage & { replace_original?: boolean }, budget?: Budget): Promise<boolean> {
-  if (budget && !budget.take(1)) {
+  if (budget && !budget.take(1, "slack")) {
     console.warn(JSON.stringify({ msg: "slack post skipped: the invocation's subrequest budget is spent" }));
     return false;
   }

@@ -36,6 +36,8 @@ export const MARKS = {
   monitor_alert: "monitor alert",
   /** a monitor's down alert that the confirmation burst did not confirm: the rollout goes on */
   monitor_alert_unconfirmed: "alert unconfirmed",
+  /** burst probing (issue 14): the slice's subrequest budget could not burst every URL (data: bursting, of, interval_ms) */
+  burst_thinned: "burst thinned",
 } as const;
 
 export type MarkName = keyof typeof MARKS;

@@ -33,6 +33,7 @@ function rolloutTrack(over: Partial<Track> = {}): Track {
     failed: 0,
     firstFailure: null,
     convergedAt: null,
+    acceptedAt: null,
     versionConfirmedAt: null,
     startedAt: T0,
     judged: true,
