@@ -3,7 +3,7 @@
 // Secrets"). Checkly's `x-checkly-timestamp` is not signed, so it proves nothing and is not checked:
 // a replayed delivery is caught by the alert's dedupe key instead.
 import { constantTimeEqual, hmacSha256Hex } from "./crypto";
-import type { HeaderSource, MonitorAuthResult } from "./monitors";
+import type { HeaderSource, MonitorAuthResult } from "./monitors-result";
 
 export const CHECKLY_SIGNATURE_HEADER = "x-checkly-signature";
 const HEX_SHA256 = /^[0-9a-f]{64}$/;

@@ -3,7 +3,7 @@
 // `<timestamp>:<body>` when a timestamp header is configured, the timestamp being Unix seconds
 // (grafana/alerting http/hmac.go). Pure: the clock is passed in.
 import { constantTimeEqual, hmacSha256Hex } from "./crypto";
-import type { HeaderSource, MonitorAuthResult } from "./monitors";
+import type { HeaderSource, MonitorAuthResult } from "./monitors-result";
 
 export const GRAFANA_SIGNATURE_HEADER = "x-grafana-alerting-signature";
 /** The name grafana/alerting's own HMAC round-tripper falls back to when no header is configured. */

@@ -2,7 +2,7 @@
 // monitor's secret as `Authorization: Bearer <secret>` or in the URL as `?token=<secret>`.
 // Compared in constant time; the header wins when both are sent.
 import { constantTimeEqual } from "./crypto";
-import type { HeaderSource, MonitorAuthResult } from "./monitors";
+import type { HeaderSource, MonitorAuthResult } from "./monitors-result";
 
 export function verifyMonitorToken(headers: HeaderSource, url: URL, secret: string): MonitorAuthResult {
   if (!secret) throw new Error("verifyMonitorToken needs a secret");

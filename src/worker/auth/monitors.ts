@@ -7,21 +7,8 @@ import { verifyChecklySignature } from "./monitors-checkly";
 import { verifyGrafanaSignature } from "./monitors-grafana";
 import { verifyMonitorToken } from "./monitors-token";
 
-export type HeaderSource = Headers | { get(name: string): string | null | undefined };
-
-export type MonitorAuthFailure =
-  | "missing_signature"
-  | "malformed_signature"
-  | "bad_signature"
-  | "missing_timestamp"
-  | "malformed_timestamp"
-  | "stale_timestamp"
-  | "future_timestamp"
-  | "missing_token"
-  | "malformed_token"
-  | "bad_token";
-
-export type MonitorAuthResult = { ok: true } | { ok: false; reason: MonitorAuthFailure };
+export type { HeaderSource, MonitorAuthFailure, MonitorAuthResult } from "./monitors-result";
+import type { HeaderSource, MonitorAuthResult } from "./monitors-result";
 
 export async function verifyMonitorRequest(
   monitor: Pick<Monitor, "provider" | "secret" | "timestamp_header">,

@@ -32,12 +32,3 @@ export async function verifySession(value: string, apiToken: string, now: number
   if (Number(exp) <= now) return { ok: false, reason: "expired" };
   return { ok: true, sid, expiresAt: Number(exp) };
 }
-
-export async function isRevoked(db: D1Database, sid: string): Promise<boolean> {
-  return (await db.prepare("SELECT 1 FROM revoked_sessions WHERE sid = ?").bind(sid).first()) !== null;
-}
-
-/** Logout: the session stays refused until it would have expired (then retention prunes the row). */
-export async function revokeSession(db: D1Database, sid: string, expiresAt: number): Promise<void> {
-  await db.prepare("INSERT INTO revoked_sessions (sid, expires_at) VALUES (?, ?) ON CONFLICT (sid) DO NOTHING").bind(sid, expiresAt).run();
-}

@@ -6,7 +6,7 @@ import { postSlack } from "../slack/notify";
 import { type SlackMessage, commitLink, deployLink, esc, when } from "../slack/messages";
 import type { MonitorAlert } from "./alert";
 import type { Monitor } from "./config";
-import type { LastDeploy } from "./store";
+import type { LastDeploy } from "../store/monitor-alerts";
 
 export function alertMessage(config: Config, m: Pick<Monitor, "id" | "provider">, environment: string, alert: MonitorAlert, last: LastDeploy | null): SlackMessage {
   const down = alert.state === "down";

@@ -4,6 +4,7 @@
 // the monitor and the probe), or a mark monitor_alert_unconfirmed and the rollout goes on.
 import { type DeployRow, getInFlight } from "../store/deploys";
 import { markStmt } from "../store/marks";
+import { type AlertOutcome, alertOutcomeStmt } from "../store/monitor-alerts";
 import { insertSamplesStmts } from "../store/samples";
 import { ACTOR, applyTransition } from "./apply";
 import { tripped } from "./assess";
@@ -42,7 +43,7 @@ export async function handleAlert(host: RolloutHost, vote: AlertVote, expectedDe
 
   // assess
   const confirmation = assessConfirmation(vote, samples, start);
-  const outcomeStmt = (outcome: string) => db.prepare("UPDATE monitor_alerts SET outcome = ? WHERE id = ?").bind(outcome, vote.alert_id);
+  const outcomeStmt = (outcome: AlertOutcome) => alertOutcomeStmt(db, vote.alert_id, outcome);
   const before = insertSamplesStmts(db, samples);
   const markData = { monitor: vote.monitor, provider: vote.provider, check: vote.check, alert_id: vote.alert_id };
 

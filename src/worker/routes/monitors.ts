@@ -10,7 +10,7 @@ import { ApiError, unauthorized } from "../errors";
 import { announceAlert } from "../monitors/announce";
 import type { MonitorAlert } from "../monitors/alert";
 import { parseAlert } from "../monitors/parse";
-import { type AlertOutcome, lastDeploy, recordAlert, setAlertOutcome, votingRollout } from "../monitors/store";
+import { type AlertOutcome, forgetAlert, lastDeploy, recordAlert, setAlertOutcome, votingRollout } from "../store/monitor-alerts";
 
 export interface AlertVerdict {
   environment: string;
@@ -67,7 +67,7 @@ export const monitors = newApp().post("/:id", async (c) => {
         result = await coordinator(c.env, environment).monitorAlert(environment, vote, deploy_id);
       } catch (e) {
         // not decided: forget the row, so the provider's retry of this delivery votes instead of being a duplicate
-        await c.env.DB.prepare("DELETE FROM monitor_alerts WHERE id = ?").bind(rowId).run();
+        await forgetAlert(c.env.DB, rowId);
         throw e;
       }
       if (result.outcome === "not_counted") await setAlertOutcome(c.env.DB, rowId, "not_counted");

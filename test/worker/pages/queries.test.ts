@@ -4,7 +4,7 @@
 // /badge.svg (anyone, any rate), the pages, the list, and the session check.
 import { env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
-import { isRevoked } from "../../../src/worker/auth/session";
+import { isRevoked } from "../../../src/worker/store/sessions";
 import { watchdog } from "../../../src/worker/rollout/watchdog";
 import { prune } from "../../../src/worker/store/retention";
 import { getDeploy, getInFlight, getQueued, listDeploys, listEvents } from "../../../src/worker/store/deploys";

@@ -1,8 +1,8 @@
 // D1 access for monitor alerts, and the two reads the alert route needs about an environment:
 // the rollout a "down" alert may vote on, and what was deployed last (for the Slack message).
 import { z } from "zod";
-import type { MonitorAlert } from "./alert";
-import type { Monitor } from "./config";
+import type { MonitorAlert } from "../monitors/alert";
+import type { Monitor } from "../monitors/config";
 
 /** Statuses in which a down alert votes on the rollout (DESIGN: verifying, baking, rolling_back). */
 export const VOTING_STATUSES = ["verifying", "baking", "rolling_back"] as const;
@@ -92,4 +92,14 @@ export async function lastDeploy(db: D1Database, environment: string): Promise<L
     .bind(environment)
     .first();
   return row ? LastDeploySchema.parse(row) : null;
+}
+
+/** The statement that records what a vote finally did (in the confirmation's batch). */
+export function alertOutcomeStmt(db: D1Database, id: number, outcome: AlertOutcome): D1PreparedStatement {
+  return db.prepare("UPDATE monitor_alerts SET outcome = ? WHERE id = ?").bind(outcome, id);
+}
+
+/** Forgets an alert that was not decided, so the provider's retry of the delivery votes instead of being a duplicate. */
+export async function forgetAlert(db: D1Database, id: number): Promise<void> {
+  await db.prepare("DELETE FROM monitor_alerts WHERE id = ?").bind(id).run();
 }
