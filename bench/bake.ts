@@ -15,7 +15,7 @@
 import { agentKeyPair } from "../scripts/lib/local-stack";
 import { startFakeAgent } from "./lib/fake-agent";
 import { type ServedOutage, startProbeTarget } from "./lib/probe-target";
-import { api, startBenchWorker } from "./lib/worker";
+import { api, benchEnvironment, startBenchWorker } from "./lib/worker";
 import { flags, intFlag, machine, mean, ms, pct, percentile, randomSha, rng, table, withCleanup, writeOut } from "./lib/util";
 
 const UPTIME_PERIOD_MS = 60_000;
@@ -82,19 +82,14 @@ async function main() {
     const environments: Record<string, unknown> = {};
     LENGTHS.forEach((l, i) => {
       const health = `${targets[i].url}/health`;
-      environments[env(l)] = {
-        agent_url: agent.agentUrl(env(l)),
-        deploy_refs: ["refs/heads/main"],
-        probes: [{ url: health }],
-        version: { url: health, json_field: "version" },
+      environments[env(l)] = benchEnvironment(agent.agentUrl(env(l)), health, {
         probe_interval_ms: 250,
         probe_timeout_ms: 1000,
         soak_seconds: SOAK_S,
         rollout_timeout_seconds: 60,
         bake_seconds: BAKE_S,
         bake_interval_ms: BAKE_INTERVAL,
-        lock_after_rollback: false, // the next rollout of the series must be able to start
-      };
+      });
     });
     process.stderr.write(`starting wrangler dev on 127.0.0.1:${PORT} (${LENGTHS.length} environments)…\n`);
     worker = await startBenchWorker({ name: "bake", port: PORT, privateJwk: keys.privateJwk, environments });

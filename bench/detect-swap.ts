@@ -25,7 +25,7 @@ import { OFFLINE_ENV, ROOT, agentKeyPair } from "../scripts/lib/local-stack";
 import { startFakeAgent } from "./lib/fake-agent";
 import { type OutageMode, type ServedOutage, startProbeTarget } from "./lib/probe-target";
 import { lineChart } from "./lib/svg";
-import { api, startBenchWorker } from "./lib/worker";
+import { api, benchEnvironment, startBenchWorker } from "./lib/worker";
 import { DOCS_DIR, flags, intFlag, machine, mean, ms, pct, percentile, randomSha, rng, sleep, table, withCleanup, writeOut } from "./lib/util";
 
 /** the swap window runs on this long after the agent reports convergence (DESIGN: Probe density) */
@@ -104,20 +104,15 @@ async function main() {
       const environments: Record<string, unknown> = {};
       series.forEach((s, i) => {
         const health = `${targets[i].url}/health`;
-        environments[s.env] = {
-          agent_url: agent.agentUrl(s.env),
-          deploy_refs: ["refs/heads/main"],
-          probes: [{ url: health }],
-          version: { url: health, json_field: "version" },
+        environments[s.env] = benchEnvironment(agent.agentUrl(s.env), health, {
           probe_interval_ms: INTERVAL,
           probe_timeout_ms: 1000,
           soak_seconds: SOAK_S,
           rollout_timeout_seconds: 60,
           max_failed_probes: 0,
           auto_rollback: true,
-          lock_after_rollback: false,
           ...(BURST_SUPPORTED ? { burst_interval_ms: s.burst === "on" ? BURST : INTERVAL } : {}),
-        };
+        });
       });
       process.stderr.write(`starting wrangler dev on 127.0.0.1:${PORT} (${series.length} environments; burst_interval_ms ${BURST_SUPPORTED ? "supported" : "NOT supported by this engine: burst off only"})…\n`);
       worker = await startBenchWorker({ name: "detect-swap", port: PORT, privateJwk: keys.privateJwk, environments });

@@ -26,7 +26,7 @@ import { OFFLINE_ENV, ROOT, agentKeyPair } from "../scripts/lib/local-stack";
 import { startFakeAgent } from "./lib/fake-agent";
 import { type OutageMode, type ServedOutage, startProbeTarget } from "./lib/probe-target";
 import { lineChart } from "./lib/svg";
-import { api, startBenchWorker } from "./lib/worker";
+import { api, benchEnvironment, startBenchWorker } from "./lib/worker";
 import { DOCS_DIR, flags, intFlag, machine, mean, ms, pct, percentile, randomSha, rng, table, withCleanup, writeOut } from "./lib/util";
 
 const UPTIME_PERIOD_MS = 30_000;
@@ -117,19 +117,14 @@ async function main() {
     const environments: Record<string, unknown> = {};
     classes.forEach((c, i) => {
       const health = `${targets[i].url}/health`;
-      environments[env(c.name)] = {
-        agent_url: agent.agentUrl(env(c.name)),
-        deploy_refs: ["refs/heads/main"],
-        probes: [{ url: health }],
-        version: { url: health, json_field: "version" },
+      environments[env(c.name)] = benchEnvironment(agent.agentUrl(env(c.name)), health, {
         probe_interval_ms: INTERVAL,
         probe_timeout_ms: 1000,
         soak_seconds: SOAK_S,
         rollout_timeout_seconds: 60,
         max_failed_probes: 0,
         auto_rollback: true,
-        lock_after_rollback: false, // the next rollout of the series must be able to start
-      };
+      });
     });
     process.stderr.write(`starting wrangler dev on 127.0.0.1:${PORT} (${classes.length} environments)…\n`);
     worker = await startBenchWorker({ name: "detect", port: PORT, privateJwk: keys.privateJwk, environments });

@@ -10,6 +10,22 @@ export const BENCH_WEBHOOK_SECRET = "bench-webhook-secret";
 export const BENCH_SLACK_SECRET = "bench-slack-signing-secret";
 export const BENCH_REPOSITORY = { name: "acme/app", id: "123456", owner_id: "654321" };
 
+/**
+ * One environment of a benchmark: the fake agent's URL for it and one probe target whose /health
+ * also serves the version; `lock_after_rollback` off so the next rollout of a series can start.
+ * `settings` are the benchmark's own (intervals, soak, bake, burst).
+ */
+export function benchEnvironment(agentUrl: string, health: string, settings: Record<string, unknown>): Record<string, unknown> {
+  return {
+    agent_url: agentUrl,
+    deploy_refs: ["refs/heads/main"],
+    probes: [{ url: health }],
+    version: { url: health, json_field: "version" },
+    lock_after_rollback: false,
+    ...settings,
+  };
+}
+
 export interface BenchWorkerOptions {
   name: string;
   port: number;
