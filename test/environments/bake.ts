@@ -1,5 +1,6 @@
 // Environments for the bake-window and monitor-vote tests (issue 13): the fake agent and the
 // scriptable probe target of the rollout tests, short soak, a bake window, confirmation bursts.
+import { scriptedEnvironment } from "../scripted-environment";
 import type { ServerInfo } from "../servers/types";
 
 /** name → what differs from the common settings */
@@ -16,25 +17,9 @@ export const BAKE_ENVIRONMENTS: Record<string, Record<string, unknown>> = {
 };
 
 export function environments(servers: Record<string, ServerInfo>) {
-  const agent = servers.agent?.url ?? "http://127.0.0.1:9";
-  const probe = servers.probe?.url ?? "http://127.0.0.1:9";
   const out: Record<string, unknown> = {};
   for (const [name, extra] of Object.entries(BAKE_ENVIRONMENTS)) {
-    const health = `${probe}/p/${name}/health`;
-    out[name] = {
-      agent_url: `${agent}/s/${name}`,
-      deploy_refs: ["refs/heads/main"],
-      probes: [{ url: health }],
-      version: { url: health, json_field: "version" },
-      probe_interval_ms: 100,
-      probe_timeout_ms: 400,
-      soak_seconds: 1,
-      rollout_timeout_seconds: 10,
-      bake_interval_ms: 250,
-      confirm_probes: 3,
-      github_environment: `gh-${name}`,
-      ...extra,
-    };
+    out[name] = scriptedEnvironment(servers, name, { bake_interval_ms: 250, confirm_probes: 3, ...extra });
   }
   return out;
 }

@@ -3,6 +3,7 @@
 // through could deploy nothing (and the tests count rows, which would show it).
 // "fault-*": one environment per fault, each with its own scenario on the fake agent and the
 // probe target (test/servers/{agent,probe}.server.ts), short windows so a rollout takes seconds.
+import { scriptedEnvironment } from "../scripted-environment";
 import type { ServerInfo } from "../servers/types";
 
 export const FAULT_ENVIRONMENTS = [
@@ -23,23 +24,9 @@ export function environments(servers: Record<string, ServerInfo>) {
   const out: Record<string, unknown> = {
     "adv-intake": { agent_url: closed, deploy_refs: ["refs/heads/main"], probes: [{ url: `${closed}/health` }], workflow: ".github/workflows/adv.yml" },
   };
-  const agent = servers.agent?.url ?? closed;
-  const probe = servers.probe?.url ?? closed;
   const slow = servers.faultyagent?.url ?? closed;
   for (const name of FAULT_ENVIRONMENTS) {
-    const health = `${probe}/p/${name}/health`;
-    out[name] = {
-      agent_url: `${agent}/s/${name}`,
-      deploy_refs: ["refs/heads/main"],
-      probes: [{ url: health }],
-      version: { url: health, json_field: "version" },
-      probe_interval_ms: 100,
-      probe_timeout_ms: 400,
-      soak_seconds: 1,
-      rollout_timeout_seconds: 10,
-      max_failed_probes: name === "fault-flapping-tolerant" ? 2 : 0,
-      github_environment: `gh-${name}`,
-    };
+    out[name] = scriptedEnvironment(servers, name, { max_failed_probes: name === "fault-flapping-tolerant" ? 2 : 0 });
   }
   // nothing listens on port 9
   (out["fault-unreachable"] as { agent_url: string }).agent_url = `${closed}/s/fault-unreachable`;
