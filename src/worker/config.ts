@@ -11,6 +11,18 @@ const serviceUrl = z.url({ protocol: /^https?$/ }).refine((u) => {
   return url.protocol === "https:" || LOOPBACK_HOSTS.has(url.hostname);
 }, "must be https (http only for 127.0.0.1/localhost)");
 
+/**
+ * Durable Object location hints (Cloudflare's list): where a probe site is asked to live. Best
+ * effort — a hint picks a region, not a city, and counts only when the object is first created.
+ */
+export const LOCATION_HINTS = ["wnam", "enam", "sam", "weur", "eeur", "apac", "oc", "afr", "me"] as const; // the coordinator passes one as `locationHint`: the typecheck holds the list to the runtime's
+export type LocationHint = (typeof LOCATION_HINTS)[number];
+/**
+ * Probe sites per environment at most: each costs the coordinator's slice one subrequest, and the
+ * sites' answers are read while the slice's own probes are out.
+ */
+export const MAX_PROBE_REGIONS = 4;
+
 const numericId = z.string().regex(/^[1-9][0-9]{0,19}$/, "must be a numeric GitHub id");
 
 export const VersionSourceSchema = z.union([
@@ -48,6 +60,15 @@ export const EnvironmentConfigSchema = z.strictObject({
   // burst probing (issue 14): rounds this often while Swarm swaps tasks (the agent's acceptance →
   // its convergence + 2 s); burst_interval_ms ≥ probe_interval_ms turns it off
   burst_interval_ms: z.number().int().min(10).max(60_000).default(50),
+  // probes from several regions (issue 14): one probe site (a Durable Object created with the
+  // location hint) per region, probing the same URLs in step with the coordinator; none = only the
+  // coordinator probes, as before
+  probe_regions: z
+    .array(z.enum(LOCATION_HINTS))
+    .min(1)
+    .max(MAX_PROBE_REGIONS)
+    .refine((regions) => new Set(regions).size === regions.length, "each region at most once")
+    .optional(),
 });
 export type EnvironmentConfig = z.infer<typeof EnvironmentConfigSchema> & { name: string; github_environment: string };
 

@@ -16,6 +16,7 @@ import { pruneIsDue, runRetention } from "./store/retention";
 import { monitors } from "./routes/monitors"; // monitor alerts in (issue 13)
 
 export { EnvironmentCoordinator } from "./rollout/coordinator";
+export { ProbeSite } from "./rollout/probe-site"; // probes from several regions (issue 14)
 
 /** exported for the route-table test (test/worker/openapi/): the document must describe every route */
 export const app = newApp();

@@ -7,6 +7,8 @@ export const DENSITY_ENVIRONMENTS = ["dn-burst", "dn-burst-off", "dn-gap", "dn-w
 
 /** the probe URLs of the worst slice: the most an environment may list (config: probes ≤ 10) */
 export const WORST_URLS = 10;
+/** the probe regions of the worst slice */
+export const WORST_REGIONS = ["weur", "enam"];
 
 export function environments(servers: Record<string, ServerInfo>) {
   const agent = servers.agent?.url ?? "http://127.0.0.1:9";
@@ -30,6 +32,8 @@ export function environments(servers: Record<string, ServerInfo>) {
       lock_after_rollback: false,
       github_environment: `gh-${name}`,
       ...(name === "dn-burst-off" ? { burst_interval_ms: 250 } : {}),
+      // the worst slice probes from two regions too (issue 14): one subrequest each in the coordinator's slice
+      ...(name === "dn-worst" ? { probe_regions: WORST_REGIONS } : {}),
     };
   }
   return out;

@@ -17,7 +17,7 @@ interface State {
   version: string | null;
   scriptedAt: number;
   events: { event: string; sha: string; at: number }[];
-  hits: { at: number; path: string; status: number }[];
+  hits: { at: number; path: string; status: number; region: string | null }[];
 }
 
 export async function start(): Promise<StartedServer> {
@@ -57,7 +57,10 @@ export async function start(): Promise<StartedServer> {
       const now = Date.now();
       let status = 200;
       let delay = 0;
+      // a probe region's site names itself (issue 14); the coordinator's own probes send nothing
+      const region = typeof req.headers["x-deploy-coordinator-region"] === "string" ? req.headers["x-deploy-coordinator-region"] : null;
       for (const w of s.scenario.windows ?? []) {
+        if (w.region !== undefined && w.region !== region) continue;
         const base = w.after === "now" ? s.scriptedAt : s.events.find((e) => e.event === w.after && (!w.sha || e.sha === w.sha))?.at;
         if (base === undefined) continue;
         if (now >= base + w.at_ms && now < base + w.at_ms + w.duration_ms) {
@@ -65,15 +68,17 @@ export async function start(): Promise<StartedServer> {
           if (w.delay_ms) delay = Math.max(delay, w.delay_ms);
         }
       }
-      s.hits.push({ at: now, path: url.pathname, status });
+      s.hits.push({ at: now, path: url.pathname, status, region });
+      const colo = region ? s.scenario.colos?.[region] : undefined;
+      const ray: Record<string, string> = colo ? { "cf-ray": `8a1b2c3d4e5f6789-${colo}` } : {};
       if (delay) await new Promise((r) => setTimeout(r, delay));
       if (res.destroyed) return;
       if (status >= 300 && status < 400) {
         res.writeHead(status, { location: "/maintenance" });
         return res.end();
       }
-      if (status !== 200) return json(status, { error: "bad gateway" });
-      return json(200, { version: s.version }, s.version ? { "x-version": s.version } : {});
+      if (status !== 200) return json(status, { error: "bad gateway" }, ray);
+      return json(200, { version: s.version }, { ...ray, ...(s.version ? { "x-version": s.version } : {}) });
     }
     return json(404, { error: "not found" });
   });

@@ -40,6 +40,8 @@ export interface ProbeWindow {
   status?: number;
   /** answer after this long (slow) */
   delay_ms?: number;
+  /** only for the probes of this probe region's site (its x-deploy-coordinator-region header), issue 14 */
+  region?: string;
 }
 
 export interface ProbeScenario {
@@ -50,4 +52,6 @@ export interface ProbeScenario {
   /** only these SHAs change what is served when they converge (default: every SHA) */
   converge_changes?: string[];
   windows?: ProbeWindow[];
+  /** answer each probe region's site with a cf-ray header naming this data centre (issue 14) */
+  colos?: Record<string, string>;
 }

@@ -24,12 +24,21 @@ export const StatusSchema = z.enum(STATUSES).meta({
   description: "queued, deploying, verifying, baking, rolling_back are active; the others are terminal verdicts",
 });
 
+export const RegionCountsSchema = z
+  .record(z.string(), z.object({ total: z.number().int(), failed: z.number().int() }))
+  .meta({
+    id: "RegionCounts",
+    description: "probe_regions (issue 14): each probe region's share of total and failed, by location hint; present only on deploys a probe region took part in (the coordinator's own probes are the rest)",
+    example: { weur: { total: 120, failed: 0 }, enam: { total: 120, failed: 3 } },
+  });
+
 export const ProbeCountsSchema = z
   .object({
     total: z.number().int().meta({ description: "probe samples taken" }),
     failed: z.number().int().meta({ description: "samples that were not 2xx (5xx, other status, connection error, timeout)" }),
     first_failure_at: iso.nullable(),
     version_confirmed_at: iso.nullable().meta({ description: "when the version source first served the SHA" }),
+    regions: RegionCountsSchema.optional(),
   })
   .meta({ id: "ProbeCounts" });
 
@@ -67,6 +76,7 @@ export const DeploySchema = z
         first_failure_at: iso.nullable(),
         started_at: iso,
         ends_at: iso.nullable(),
+        regions: RegionCountsSchema.optional(),
       })
       .nullable()
       .meta({ description: "the bake window's probes (bake_seconds > 0): null for a deploy that did not bake" }),

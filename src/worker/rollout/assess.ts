@@ -5,6 +5,7 @@
 import type { Operation } from "../../protocol/agent";
 import type { EnvironmentConfig } from "../config";
 import type { Sample } from "../store/samples";
+import type { SiteOutcome } from "./regions";
 import type { Thinned } from "./schedule";
 import {
   describeFailure,
@@ -46,6 +47,8 @@ export interface Observations {
   complete: boolean;
   /** burst probing had to leave URLs out of the burst rounds (or space them out) for the budget */
   thinned?: Thinned | null;
+  /** how each probe region's call went this slice (issue 14); its samples are in `samples` */
+  regions?: SiteOutcome[];
   /**
    * While deploying, where the deploy request stands: "busy" (the agent answered 409: it took
    * nothing), "unanswered" (a request may have reached it without an answer), null (neither).

@@ -13,8 +13,12 @@ export const GITHUB_CALLS_PER_TICK = 3;
 /** Slack posts kept in hand for a verdict's notification (a response_url follow-up, and the channel webhook). */
 export const SLACK_POSTS_PER_TICK = 2;
 
-/** What a subrequest was for: the one counter keeps them apart so a test and the log can tell (issue 14). */
-export type SpendKind = "probe" | "agent" | "github" | "slack";
+/**
+ * What a subrequest was for: the one counter keeps them apart so a test and the log can tell
+ * (issue 14). "region": the call that starts a probe site's rounds for the slice (one per region;
+ * the site's own probes are spent in the site's invocation, not here).
+ */
+export type SpendKind = "probe" | "agent" | "github" | "slack" | "region";
 
 /** One invocation's spending, as the coordinator keeps it for the last invocations. */
 export interface Spending {
@@ -32,7 +36,7 @@ export interface SubrequestBudget {
 export class Invocation implements SubrequestBudget {
   private spent = 0;
   private agentCallsMade = 0;
-  private readonly by: Record<SpendKind, number> = { probe: 0, agent: 0, github: 0, slack: 0 };
+  private readonly by: Record<SpendKind, number> = { probe: 0, agent: 0, github: 0, slack: 0, region: 0 };
   readonly startedAt = Date.now();
   /** operations the agent returned in this invocation (from a POST), by id: no need to poll them again */
   readonly operations = new Map<string, Operation>();

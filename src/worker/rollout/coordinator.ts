@@ -24,6 +24,7 @@ import { Invocation, type Spending } from "./budget";
 import type { AlertVote } from "./confirm";
 import { tick } from "./engine";
 import type { RolloutHost } from "./host";
+import type { ProbeSite } from "./probe-site";
 import { settleStalled } from "./stalled";
 import { type DeployEvent, type Effect, transition } from "./state";
 
@@ -197,6 +198,12 @@ export class EnvironmentCoordinator extends DurableObject<Env> {
       config: () => this.config(),
       serial: (fn) => this.serial(fn),
       kick: () => this.kick(),
+      probeSite: (region) => {
+        const sites = this.env.PROBE_SITES;
+        // one site per (environment, region); the hint counts only when the object is first created
+        const stub = sites.get(sites.idFromName(`${this.name()}:${region}`), { locationHint: region }) as unknown as DurableObjectStub<ProbeSite>;
+        return { region, probeSlice: (slice) => stub.probeSlice(slice) as unknown as Promise<ReadableStream<Uint8Array>> };
+      },
     };
   }
 

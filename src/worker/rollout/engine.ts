@@ -104,7 +104,8 @@ async function slice(host: RolloutHost, invocation: Invocation, cfg: Environment
 
   const track = liveTrack(deploy);
   const config = host.config();
-  const observed = await observe(track, cfg, invocation, agentTargetOf(config, cfg.agent_url));
+  const sites = (cfg.probe_regions ?? []).map((region) => host.probeSite(region));
+  const observed = await observe(track, cfg, invocation, agentTargetOf(config, cfg.agent_url), sites);
   const observations = { ...observed.observations, request: deploy.status === "deploying" ? await requestState(host, deploy.id) : null };
   const early = observed.early;
   const now = Date.now();
@@ -119,6 +120,16 @@ async function slice(host: RolloutHost, invocation: Invocation, cfg: Environment
       const what = thinned.bursting === 0 ? "no URL" : `${thinned.bursting} of ${thinned.of} URLs`;
       record.marks.push({ mark: "burst_thinned", reason: `burst probing within the slice's subrequest budget: ${what} every ${thinned.interval_ms} ms, the others every probe_interval_ms`, at: now, data: { ...thinned } });
     }
+  }
+  for (const site of observed.observations.regions ?? []) {
+    if (site.ok) continue;
+    // a probe region that could not be reached this slice (issue 14): logged every time, marked once
+    // per track; it does not fail the rollout — the coordinator's own probes and the other regions still judge
+    console.warn(JSON.stringify({ msg: "probe region unavailable", deploy_id: track.deployId, region: site.region, samples: site.samples, error: site.error }));
+    const key = `region-unavailable:${track.deployId}:${track.name}:${site.region}`;
+    if (await host.storage.get(key)) continue;
+    await host.storage.put(key, true);
+    record.marks.push({ mark: "region_unavailable", reason: `probe region ${site.region} unavailable: ${site.error}`, at: now, data: { region: site.region, samples: site.samples } });
   }
   const outcome: SliceOutcome = { deployId: deploy.id, from: deploy.status, samples: observations.samples, record, event, fields: {} };
   const target = event?.type === "rule_tripped" ? event.rollback_sha : null;

@@ -2,7 +2,8 @@
 // the engine needs from its owner (kamal-proxy's health check reports to a one-method consumer
 // instead of holding its server). The coordinator implements it; the engine never imports the
 // coordinator.
-import type { Config } from "../config";
+import type { Config, LocationHint } from "../config";
+import type { RegionSite } from "./regions";
 
 export interface RolloutHost {
   readonly db: D1Database;
@@ -15,6 +16,8 @@ export interface RolloutHost {
   serial<T>(fn: () => Promise<T>): Promise<T>;
   /** wake the engine now (the alarm) */
   kick(): Promise<void>;
+  /** this environment's probe site in `region` (issue 14): created with that location hint */
+  probeSite(region: LocationHint): RegionSite;
 }
 
 /** How a transition is written: extra columns, statements that go first in its batch, who did it. */

@@ -1,5 +1,5 @@
 // observe: one slice's look at the world, gathered into plain Observations — probe rounds on the
-// schedule, and at most one agent status poll. It decides nothing itself; it asks `assess` after
+// schedule (the coordinator's own, and each probe region's), and at most one agent status poll. It decides nothing itself; it asks `assess` after
 // each answer only to stop early (react fast: no further rounds once a rule has tripped).
 import type { Operation } from "../../protocol/agent";
 import type { EnvironmentConfig } from "../config";
@@ -7,8 +7,10 @@ import { type AgentResult, type AgentTarget, describeAgentFailure, getOperation 
 import type { Sample } from "../store/samples";
 import { type AgentPoll, type AssessConfig, type Observations, assess, soakCovered, summarize } from "./assess";
 import type { Invocation } from "./budget";
-import { probe, roundUrls, toSample } from "./probe";
-import { MAX_PROBES_IN_FLIGHT, probeSchedule } from "./schedule";
+import { roundUrls, toSample } from "./probe";
+import { type RegionSite, type SiteOutcome, readSite, siteDeadline, siteSlice } from "./regions";
+import { runRounds } from "./rounds";
+import { probeSchedule } from "./schedule";
 import type { DeployEvent } from "./state";
 import type { Track } from "./track";
 
@@ -20,7 +22,7 @@ export interface Observed {
 
 type SliceConfig = AssessConfig & Pick<EnvironmentConfig, "probes" | "probe_interval_ms" | "probe_timeout_ms" | "burst_interval_ms">;
 
-export async function observe(track: Track, cfg: SliceConfig, invocation: Invocation, agent: AgentTarget): Promise<Observed> {
+export async function observe(track: Track, cfg: SliceConfig, invocation: Invocation, agent: AgentTarget, sites: readonly RegionSite[] = []): Promise<Observed> {
   const stop = new AbortController();
   const samples: Sample[] = [];
   let poll: AgentPoll | null = null;
@@ -45,44 +47,57 @@ export async function observe(track: Track, cfg: SliceConfig, invocation: Invoca
     else if (invocation.takeAgentCall()) polled = getOperation(agent, asked.operationId, Date.now()).then(answered);
   }
 
-  // Rounds on the schedule (burst rounds while Swarm swaps tasks); a slow probe does not hold up the
-  // next round. The plan spends only what the invocation can beyond the agent's, GitHub's and
-  // Slack's share; a round is sent whole or not at all (a round the budget cannot carry is skipped,
-  // never sent into the platform's limit, where its probes would fail like a dead site), and a burst
-  // round is skipped while MAX_PROBES_IN_FLIGHT probes are still out.
+  // Probe sites (issue 14): each region's call is started before the slice's own rounds are
+  // planned (one subrequest each, taken first so the rounds plan within what is left), and runs
+  // the same rounds; its samples join this slice's as they stream in.
+  const start = Date.now();
+  const calling = sites.filter(() => invocation.left - invocation.reserved >= 1 && invocation.take(1, "region"));
+  const unreached = sites.filter((site) => !calling.includes(site)).map((site): SiteOutcome => ({ region: site.region, ok: false, samples: 0, error: "no subrequest left in the slice's budget to call it" }));
+
+  // Rounds on the schedule (burst rounds while Swarm swaps tasks). The plan spends only what the
+  // invocation can beyond the agent's, GitHub's and Slack's share; a round is sent whole or not at
+  // all (a round the budget cannot carry is skipped, never sent into the platform's limit, where
+  // its probes would fail like a dead site).
   const urls = roundUrls(cfg);
-  const plan = probeSchedule(track, cfg, Date.now(), urls, Math.max(0, invocation.left - invocation.reserved));
-  const pending: Promise<void>[] = [];
+  const plan = probeSchedule(track, cfg, start, urls, Math.max(0, invocation.left - invocation.reserved));
+  const regional = calling.map((site) => {
+    const slice = siteSlice(site.region, plan.rounds, start, cfg);
+    return readSite(site, slice, {
+      stop: stop.signal,
+      deadline: siteDeadline(slice, start),
+      onSample: (s) => {
+        samples.push({ ...toSample(s, track.deployId, track.phase, track.judged), region: s.region, colo: s.colo });
+        reassess();
+      },
+    });
+  });
   let skipped = 0;
-  let inFlight = 0;
-  for (const round of plan.rounds) {
-    await sleep(round.at - Date.now(), stop.signal);
-    if (early) break;
-    if (track.name !== "bake" && soakCovered(summarize(track, snapshot(false), cfg), { lastRoundAt }, cfg)) break;
-    if (round.burst && inFlight + round.urls.length > MAX_PROBES_IN_FLIGHT) continue;
-    if (invocation.left - invocation.reserved < round.urls.length || !invocation.take(round.urls.length, "probe")) {
-      skipped++;
-      continue;
-    }
-    // the soak is covered by rounds of every URL: a burst round of a few does not end it
-    if (!round.burst) lastRoundAt = Date.now();
-    for (const url of round.urls) {
-      inFlight++;
-      pending.push(
-        probe(url, { timeoutMs: cfg.probe_timeout_ms, version: cfg.version, abort: stop.signal }).then((result) => {
-          inFlight--;
-          if (!result) return; // aborted: it never finished
-          samples.push(toSample(result, track.deployId, track.phase, track.judged));
-          reassess();
-        }),
-      );
-    }
-  }
-  await Promise.all(pending);
+  await runRounds({
+    rounds: plan.rounds,
+    probe: { timeoutMs: cfg.probe_timeout_ms, version: cfg.version },
+    signal: stop.signal,
+    stop: () => early !== null || (track.name !== "bake" && soakCovered(summarize(track, snapshot(false), cfg), { lastRoundAt }, cfg)),
+    admit: (round) => {
+      if (invocation.left - invocation.reserved < round.urls.length || !invocation.take(round.urls.length, "probe")) {
+        skipped++;
+        return false;
+      }
+      // the soak is covered by rounds of every URL: a burst round of a few does not end it
+      if (!round.burst) lastRoundAt = Date.now();
+      return true;
+    },
+    onResult: (result) => {
+      samples.push(toSample(result, track.deployId, track.phase, track.judged));
+      reassess();
+    },
+  });
+  // The sites' rounds end with the plan (a verdict cancels them at once); their last samples are
+  // waited for even when the soak is already covered here, so a region's last failure is not lost.
+  const regions = [...unreached, ...(await Promise.all(regional))];
   // a rule that tripped does not wait for the agent's status answer: the rollback goes out now
   if (!early) await polled;
   if (skipped) console.warn(JSON.stringify({ msg: "probe rounds skipped: the invocation's subrequest budget is spent", deploy_id: track.deployId, skipped, left: invocation.left }));
-  return { observations: { ...snapshot(true), thinned: plan.thinned }, early };
+  return { observations: { ...snapshot(true), thinned: plan.thinned, regions }, early };
 }
 
 /**
@@ -111,17 +126,4 @@ function toPoll(track: Track, operationId: string, result: AgentResult, onlyBefo
   const message = describeAgentFailure(result);
   console.warn(JSON.stringify({ msg: "agent poll failed", deploy_id: track.deployId, error: message }));
   return { kind: "unanswered", message };
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  if (ms <= 0 || signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-  });
 }

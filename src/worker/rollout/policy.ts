@@ -22,11 +22,15 @@ export function busyBackoffMs(attempts: number): number {
 
 const short = (sha: string | null) => (sha ? sha.slice(0, 12) : "none");
 
-/** "502 from https://x/health at 2026-01-01T12:00:03.250Z" */
-export function describeFailure(sample: Pick<Sample, "outcome" | "status" | "url" | "at" | "error">): string {
+/**
+ * "502 from https://x/health at 2026-01-01T12:00:03.250Z"; a probe region's sample names its site:
+ * "502 from https://x/health (region weur, colo AMS) at …" (issue 14).
+ */
+export function describeFailure(sample: Pick<Sample, "outcome" | "status" | "url" | "at" | "error" | "region" | "colo">): string {
   const what =
     sample.outcome === "bad_status" ? String(sample.status) : sample.outcome === "timeout" ? "timeout" : `connection error (${sample.error ?? "unknown"})`;
-  return `${what} from ${sample.url} at ${new Date(sample.at).toISOString()}`;
+  const site = sample.region ? ` (region ${sample.region}${sample.colo ? `, colo ${sample.colo}` : ""})` : "";
+  return `${what} from ${sample.url}${site} at ${new Date(sample.at).toISOString()}`;
 }
 
 /** The probe rule: more than max_failed_probes failures. */

@@ -1,6 +1,7 @@
 // One probe: fetch a public URL from outside the VPS the way a user would, and class the answer.
 // Only 2xx passes; redirects are not followed (a 301 to a maintenance page is not "up"); a timeout
-// is told apart from a connection error, as kamal-proxy's health check does.
+// is told apart from a connection error, as kamal-proxy's health check does. The data centre the
+// answer came through is read from its cf-ray header (`<ray id>-<IATA code>`) when it has one.
 import type { Outcome, Sample, SamplePhase } from "../store/samples";
 import type { EnvironmentConfig } from "../config";
 
@@ -12,13 +13,25 @@ export type ProbeResult = Omit<Sample, "deploy_id" | "phase" | "counted"> | null
 /** Largest body read for the version field: a version endpoint is small; anything bigger is not read. */
 export const MAX_VERSION_BODY = 64 * 1024;
 
-export async function probe(url: string, opts: { timeoutMs: number; version?: VersionSource; abort: AbortSignal; now?: () => number }): Promise<ProbeResult> {
+/** The header a probe site names itself in (issue 14), so the application's logs can tell the sites apart. */
+export const REGION_HEADER = "x-deploy-coordinator-region";
+
+export interface ProbeOptions {
+  timeoutMs: number;
+  version?: VersionSource;
+  abort: AbortSignal;
+  now?: () => number;
+  /** the probe site's region: sent as REGION_HEADER (the coordinator's own probes send none) */
+  region?: string;
+}
+
+export async function probe(url: string, opts: ProbeOptions): Promise<ProbeResult> {
   const clock = opts.now ?? Date.now;
   const at = clock();
   const timeout = AbortSignal.timeout(opts.timeoutMs);
   const signal = AbortSignal.any([timeout, opts.abort]);
   const readsVersion = opts.version !== undefined && opts.version.url === url;
-  const result = (outcome: Outcome, status: number | null, version: string | null, error: string | null) => ({
+  const result = (outcome: Outcome, status: number | null, version: string | null, error: string | null, colo: string | null = null) => ({
     url,
     at,
     latency_ms: clock() - at,
@@ -26,9 +39,12 @@ export async function probe(url: string, opts: { timeoutMs: number; version?: Ve
     outcome,
     version,
     error,
+    colo,
   });
+  const headers: Record<string, string> = { "user-agent": "deploy-coordinator-probe" };
+  if (opts.region) headers[REGION_HEADER] = opts.region;
   try {
-    const res = await fetch(url, { redirect: "manual", cache: "no-store", signal, headers: { "user-agent": "deploy-coordinator-probe" } });
+    const res = await fetch(url, { redirect: "manual", cache: "no-store", signal, headers });
     let version: string | null = null;
     if (readsVersion && "header" in opts.version!) {
       version = res.headers.get(opts.version.header);
@@ -40,12 +56,18 @@ export async function probe(url: string, opts: { timeoutMs: number; version?: Ve
       await res.body?.cancel();
     }
     const ok = res.status >= 200 && res.status < 300;
-    return result(ok ? "ok" : "bad_status", res.status, version?.trim() || null, null);
+    return result(ok ? "ok" : "bad_status", res.status, version?.trim() || null, null, coloOf(res.headers.get("cf-ray")));
   } catch (caught) {
     if (opts.abort.aborted && !timeout.aborted) return null;
     if (timeout.aborted) return result("timeout", null, null, `no answer within probe_timeout_ms ${opts.timeoutMs}`);
     return result("error", null, null, (caught as Error)?.message ?? String(caught));
   }
+}
+
+/** "8a1b2c3d4e5f6789-AMS" → "AMS": the data centre a cf-ray header names, else null. */
+export function coloOf(cfRay: string | null): string | null {
+  const m = cfRay?.trim().match(/^[0-9a-f]+-([A-Z]{3})$/i);
+  return m ? m[1].toUpperCase() : null;
 }
 
 /**

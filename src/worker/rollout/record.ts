@@ -44,8 +44,19 @@ export function sliceRecord(track: Track, obs: Observations, seen: Seen, now: nu
   if (seen.confirmedAt !== null && track.versionConfirmedAt === null) {
     marks.push({ mark: rollback ? "rollback_version_confirmed" : "version_confirmed", reason: `version ${track.sha} served`, at: seen.confirmedAt });
   }
+  // each probe region's share of the track's counters (issue 14); the coordinator's own is the rest
+  const regions: Record<string, { total: number; failed: number }> = {};
+  if (track.judged) {
+    for (const sample of obs.samples) {
+      if (!sample.region || !sample.counted) continue;
+      const r = (regions[sample.region] ??= { total: 0, failed: 0 });
+      r.total++;
+      if (sample.outcome !== "ok") r.failed++;
+    }
+  }
   return {
     counters: {
+      regions,
       id: track.deployId,
       status: track.status,
       track: track.name,

@@ -50,6 +50,11 @@ export const DeployRowSchema = z.object({
   bake_first_failure_at: nullableMs.default(null),
   bake_first_failure: z.string().nullable().default(null),
   bake_version_confirmed_at: nullableMs.default(null),
+  // each probe region's share of the track's counters (issue 14; migration 0005): JSON or null;
+  // optional so rows built by hand in tests need not carry them
+  probes_regions: z.string().nullable().optional(),
+  rollback_probes_regions: z.string().nullable().optional(),
+  bake_probes_regions: z.string().nullable().optional(),
   github_deployment_id: nullableMs,
   notify_url: z.string().nullable(),
   notify_count: ms,
@@ -83,6 +88,23 @@ export function reasonDataOf(d: Pick<DeployRow, "reason_data">): ReasonData | nu
   }
 }
 
+const RegionCountsSchema = z.record(z.string(), z.object({ total: z.number().int(), failed: z.number().int() }));
+export type RegionCounts = z.infer<typeof RegionCountsSchema>;
+
+/** A *_probes_regions column as data: {} when no region probed (or the value is unreadable). */
+export function regionCountsOf(column: string | null | undefined): RegionCounts {
+  if (!column) return {};
+  try {
+    const parsed = RegionCountsSchema.safeParse(JSON.parse(column));
+    return parsed.success ? parsed.data : {};
+  } catch {
+    return {};
+  }
+}
+
+/** `regions` for a track's probe counts: only on a deploy some probe region took part in (additive). */
+const regionsField = (column: string | null | undefined): { regions?: RegionCounts } => (column ? { regions: regionCountsOf(column) } : {});
+
 // typed so a column that is never null (created_at) is a string in the API types, not string | null
 const iso = <T extends number | null>(t: T) => (t === null ? null : new Date(t).toISOString()) as T extends number ? string : string | null;
 
@@ -105,18 +127,20 @@ export function deployJson(d: DeployRow, events?: EventRow[]) {
       failed: d.probes_failed,
       first_failure_at: iso(d.first_failure_at),
       version_confirmed_at: iso(d.version_confirmed_at),
+      ...regionsField(d.probes_regions),
     },
     rollback_sha: d.rollback_sha,
     // the bake window (issue 13): null for a deploy that did not bake
     bake:
       d.bake_started_at === null
         ? null
-        : { total: d.bake_probes_total, failed: d.bake_probes_failed, first_failure_at: iso(d.bake_first_failure_at), started_at: iso(d.bake_started_at), ends_at: iso(d.bake_ends_at) },
+        : { total: d.bake_probes_total, failed: d.bake_probes_failed, first_failure_at: iso(d.bake_first_failure_at), started_at: iso(d.bake_started_at), ends_at: iso(d.bake_ends_at), ...regionsField(d.bake_probes_regions) },
     rollback_probes: {
       total: d.rollback_probes_total,
       failed: d.rollback_probes_failed,
       first_failure_at: iso(d.rollback_first_failure_at),
       version_confirmed_at: iso(d.rollback_version_confirmed_at),
+      ...regionsField(d.rollback_probes_regions),
     },
     ...(events
       ? {
@@ -206,6 +230,8 @@ export interface SliceCounters {
   firstFailureAt: number | null;
   firstFailure: string | null;
   versionConfirmedAt: number | null;
+  /** each probe region's share of total/failed (issue 14): added to the track's *_probes_regions JSON */
+  regions?: Record<string, { total: number; failed: number }>;
   /** further columns (converged_at, previous_sha, …): code constants, never user input */
   fields: Record<string, string | number | null>;
   now: number;
@@ -225,6 +251,18 @@ export function sliceCountersStmt(db: D1Database, c: SliceCounters): D1PreparedS
       `${prefix}version_confirmed_at = COALESCE(${prefix}version_confirmed_at, ?)`,
     );
     binds.push(c.total, c.failed, c.firstFailureAt, c.firstFailure, c.versionConfirmedAt);
+    const regions = Object.entries(c.regions ?? {});
+    if (regions.length) {
+      // {"weur": {"total": n, "failed": n}, …}: each region's pair added in place, its path bound
+      const column = `${prefix}probes_regions`;
+      let json = `COALESCE(${column}, '{}')`;
+      for (const [region, counts] of regions) {
+        if (!/^[a-z]+$/.test(region)) throw new Error(`bad region ${region}`);
+        json = `json_set(${json}, ?, json_object('total', COALESCE(json_extract(${column}, ?), 0) + ?, 'failed', COALESCE(json_extract(${column}, ?), 0) + ?))`;
+        binds.push(`$.${region}`, `$.${region}.total`, counts.total, `$.${region}.failed`, counts.failed);
+      }
+      sets.push(`${column} = ${json}`);
+    }
   }
   for (const [column, value] of Object.entries(c.fields)) {
     if (!/^[a-z_]+$/.test(column)) throw new Error(`bad column ${column}`);

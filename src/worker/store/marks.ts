@@ -38,6 +38,8 @@ export const MARKS = {
   monitor_alert_unconfirmed: "alert unconfirmed",
   /** burst probing (issue 14): the slice's subrequest budget could not burst every URL (data: bursting, of, interval_ms) */
   burst_thinned: "burst thinned",
+  /** probes from several regions (issue 14): a probe region's call failed or ran late (data: region); the rollout goes on */
+  region_unavailable: "region unavailable",
 } as const;
 
 export type MarkName = keyof typeof MARKS;

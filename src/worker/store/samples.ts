@@ -18,9 +18,13 @@ export interface Sample {
   error: string | null;
   /** counted in the deploy's probes / rollback_probes (0: taken before the rollback converged) */
   counted: boolean;
+  /** the probe site that took it: a location hint of probe_regions, or null for the coordinator itself (migration 0005) */
+  region?: string | null;
+  /** the Cloudflare data centre the answer names (its cf-ray header), null when it names none */
+  colo?: string | null;
 }
 
-const COLUMNS = ["deploy_id", "phase", "url", "at", "latency_ms", "status", "outcome", "version", "error", "counted"] as const;
+const COLUMNS = ["deploy_id", "phase", "url", "at", "latency_ms", "status", "outcome", "version", "error", "counted", "region", "colo"] as const;
 /** D1 binds at most 100 parameters per statement. */
 const ROWS_PER_STATEMENT = Math.floor(100 / COLUMNS.length);
 
@@ -29,15 +33,17 @@ export function insertSamplesStmts(db: D1Database, samples: Sample[]): D1Prepare
   for (let i = 0; i < samples.length; i += ROWS_PER_STATEMENT) {
     const chunk = samples.slice(i, i + ROWS_PER_STATEMENT);
     const row = `(${COLUMNS.map(() => "?").join(", ")})`;
-    const binds = chunk.flatMap((s) => [s.deploy_id, s.phase, s.url, s.at, Math.round(s.latency_ms), s.status, s.outcome, s.version, s.error?.slice(0, 300) ?? null, s.counted ? 1 : 0]);
+    const binds = chunk.flatMap((s) => [s.deploy_id, s.phase, s.url, s.at, Math.round(s.latency_ms), s.status, s.outcome, s.version, s.error?.slice(0, 300) ?? null, s.counted ? 1 : 0, s.region ?? null, s.colo ?? null]);
     stmts.push(db.prepare(`INSERT INTO probe_samples (${COLUMNS.join(", ")}) VALUES ${chunk.map(() => row).join(", ")}`).bind(...binds));
   }
   return stmts;
 }
 
-export interface SampleRow extends Omit<Sample, "counted"> {
+export interface SampleRow extends Omit<Sample, "counted" | "region" | "colo"> {
   id: number;
   counted: number;
+  region: string | null;
+  colo: string | null;
 }
 
 export async function listSamples(db: D1Database, deployId: string): Promise<SampleRow[]> {

@@ -4,7 +4,9 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { EnvironmentCoordinator } from "../../../src/worker/rollout/coordinator";
+import type { ProbeSite } from "../../../src/worker/rollout/probe-site";
 import { BURST_AFTER_CONVERGENCE_MS } from "../../../src/worker/rollout/schedule";
+import { WORST_REGIONS } from "../../environments/density";
 import { servers } from "../rollout/helpers";
 import { deploy, drive, events, newSha, samples, scriptAgent, scriptProbe, stub, submit } from "../rollout/helpers";
 
@@ -69,7 +71,7 @@ describe("burst probing", () => {
 });
 
 describe("the subrequest budget of one invocation", () => {
-  it("stays within 50 in the worst slice — burst over ten URLs, the agent, GitHub and Slack — and counts every request the servers saw", async () => {
+  it("stays within 50 in the worst slice — burst over ten URLs, two probe regions, the agent, GitHub and Slack — and counts every request the servers saw", async () => {
     const environment = "dn-worst";
     const sha = newSha();
     const before = newSha();
@@ -88,12 +90,22 @@ describe("the subrequest budget of one invocation", () => {
     const spending = await runInDurableObject(stub(environment), (o: EnvironmentCoordinator) => o.spending());
     expect(spending.length).toBeGreaterThan(3);
     for (const inv of spending) expect(inv.total).toBeLessThanOrEqual(50);
-    // the slice that tripped spent on all four at once
-    expect(spending.some((inv) => inv.by.probe > 0 && inv.by.agent > 0 && inv.by.github > 0 && inv.by.slack > 0)).toBe(true);
+    // the slice that tripped spent on all five at once
+    expect(spending.some((inv) => inv.by.probe > 0 && inv.by.agent > 0 && inv.by.github > 0 && inv.by.slack > 0 && inv.by.region > 0)).toBe(true);
+    // every slice that probed called each probe region once (issue 14)
+    expect(spending.filter((inv) => inv.by.probe > 0).every((inv) => inv.by.region === WORST_REGIONS.length)).toBe(true);
     // independent count: what the probe target and the agent received is what the counter counted
-    const hits = (await (await fetch(`${servers().probe.url}/__hits/${environment}`)).json()) as { hits: unknown[] };
+    const hits = (await (await fetch(`${servers().probe.url}/__hits/${environment}`)).json()) as { hits: { region: string | null }[] };
     const agentCalls = (await (await fetch(`${servers().agent.url}/__requests/${environment}`)).json()) as unknown[];
-    expect(spending.reduce((a, inv) => a + inv.by.probe, 0)).toBe(hits.hits.length);
+    expect(spending.reduce((a, inv) => a + inv.by.probe, 0)).toBe(hits.hits.filter((h) => h.region === null).length);
+    // each site's calls are invocations of their own, within the same limit, and count what the target saw of them
+    for (const region of WORST_REGIONS) {
+      const site = env.PROBE_SITES.get(env.PROBE_SITES.idFromName(`${environment}:${region}`)) as unknown as DurableObjectStub<ProbeSite>;
+      const calls = await runInDurableObject(site, (o: ProbeSite) => o.spending());
+      expect(calls.length).toBeGreaterThan(0);
+      for (const call of calls) expect(call.total).toBeLessThanOrEqual(50);
+      expect(calls.reduce((a, call) => a + call.by.probe, 0)).toBe(hits.hits.filter((h) => h.region === region).length);
+    }
     expect(spending.reduce((a, inv) => a + inv.by.agent, 0)).toBe(agentCalls.length);
     expect((await deploy(id)).rollback_sha).toBe(before);
   });
