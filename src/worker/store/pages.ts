@@ -92,8 +92,8 @@ export interface DeployPageData {
   failed: TimelineSample[];
 }
 
-const SAMPLE_COLUMNS = "url, at, latency_ms, status, outcome, phase, version, substr(error, 1, 200) AS error";
-type SampleTuple = [string, number, number, number | null, string, string, string | null, string | null];
+const SAMPLE_COLUMNS = "url, at, latency_ms, status, outcome, phase, version, substr(error, 1, 200) AS error, region, colo";
+type SampleTuple = [string, number, number, number | null, string, string, string | null, string | null, string | null, string | null];
 
 /**
  * Everything the deploy page needs but the buckets, in one batch: the deploy, its events, a summary
@@ -143,10 +143,11 @@ const PHASES = new Set<string>(["deploying", "verifying", "rolling_back"]);
 
 function toSample(r: SampleTuple): TimelineSample {
   if (!OUTCOMES.has(r[4]) || !PHASES.has(r[5])) throw new Error(`probe_samples row with outcome ${r[4]} / phase ${r[5]}`);
-  return { url: r[0], at: r[1], latency_ms: r[2], status: r[3], outcome: r[4] as SampleOutcome, phase: r[5] as SamplePhase, version: r[6], error: r[7] };
+  return { url: r[0], at: r[1], latency_ms: r[2], status: r[3], outcome: r[4] as SampleOutcome, phase: r[5] as SamplePhase, version: r[6], error: r[7], region: r[8], colo: r[9] };
 }
 
-export type BucketTuple = [string, number, number, number, number, number, number, number, number, number, number | null, string | null, number, string | null, string | null];
+/** the last column (failed_from, issue 14) is absent from summaries stored before it */
+export type BucketTuple = [string, number, number, number, number, number, number, number, number, number, number | null, string | null, number, string | null, string | null, (string | null)?];
 export type BucketLayout = { from: number; to: number; bucketMs: number; bucketCount: number; urls?: string[] };
 /** What probe_summaries.buckets holds: the layout the rows were grouped under, and the rows. */
 export type StoredBuckets = { from: number; to: number; bucketMs: number; bucketCount: number; rows: BucketTuple[] };
@@ -166,7 +167,8 @@ export function sampleBucketRowsStmt(db: D1Database, deployId: string, layout: B
          GROUP_CONCAT(CASE WHEN outcome = 'bad_status' THEN status END) AS statuses,
          SUM(phase = 'rolling_back') AS n_rollback,
          MAX(version) AS version,
-         MIN(CASE WHEN outcome != 'ok' THEN substr(error, 1, 200) END) AS first_error
+         MIN(CASE WHEN outcome != 'ok' THEN substr(error, 1, 200) END) AS first_error,
+         GROUP_CONCAT(DISTINCT CASE WHEN outcome != 'ok' THEN COALESCE(region, 'coordinator') END) AS failed_from
        FROM probe_samples WHERE deploy_id = ?1 GROUP BY url, b ORDER BY url, b`,
       // CAST: D1 may bind JS numbers as REAL, and a REAL division would not truncate into buckets
     )
@@ -197,7 +199,7 @@ export function bucketingOf(rows: BucketTuple[], layout: BucketLayout): Bucketin
   const from = Math.floor(layout.from);
   const bands = new Map<string, Band>();
   for (const u of layout.urls ?? []) bands.set(u, { url: u, buckets: [], total: 0, failed: 0, byClass: {} });
-  for (const [url, b, n, nOk, n5xx, nOther, nError, nTimeout, maxLat, sumLat, firstFail, statuses, nRb, version, error] of rows) {
+  for (const [url, b, n, nOk, n5xx, nOther, nError, nTimeout, maxLat, sumLat, firstFail, statuses, nRb, version, error, failedFrom] of rows) {
     let band = bands.get(url);
     if (!band) {
       band = { url, buckets: [], total: 0, failed: 0, byClass: {} };
@@ -221,6 +223,7 @@ export function bucketingOf(rows: BucketTuple[], layout: BucketLayout): Bucketin
     if (nRb < n) k.phases.add("verifying");
     k.lastVersion = version;
     k.firstError = error;
+    k.failedFrom = failedFrom ? failedFrom.split(",").sort() : [];
     band.buckets.push(k);
     band.total += n;
     band.failed += k.failed;

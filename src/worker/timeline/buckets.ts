@@ -16,6 +16,10 @@ export interface TimelineSample {
   phase: SamplePhase;
   version?: string | null;
   error?: string | null;
+  /** the probe region that took it (issue 14); null or absent: the coordinator itself */
+  region?: string | null;
+  /** the data centre its answer named */
+  colo?: string | null;
 }
 
 export interface TimelineMark {
@@ -72,6 +76,8 @@ export interface Bucket {
   phases: Set<SamplePhase>;
   lastVersion: string | null;
   firstError: string | null;
+  /** the sites whose probes failed in it, sorted: "coordinator" and/or probe regions (issue 14) */
+  failedFrom: string[];
 }
 
 export interface Band {
@@ -117,8 +123,12 @@ export function newBucket(i: number, from: number, to: number, bucketMs: number)
     phases: new Set(),
     lastVersion: null,
     firstError: null,
+    failedFrom: [],
   };
 }
+
+/** Which site took a sample, as the picture names it: its probe region, or "coordinator". */
+export const siteOf = (s: Pick<TimelineSample, "region">): string => s.region ?? "coordinator";
 
 /** The worse of two outcome classes. */
 export function worse(a: OutcomeClass, b: OutcomeClass): OutcomeClass {
@@ -155,6 +165,8 @@ export function bucketSamples(input: Pick<TimelineInput, "samples" | "from" | "t
       if (b.firstFailureAt === null || s.at < b.firstFailureAt) b.firstFailureAt = s.at;
       if (s.status !== null) b.statuses.set(s.status, (b.statuses.get(s.status) ?? 0) + 1);
       if (!b.firstError && s.error) b.firstError = s.error;
+      const site = siteOf(s);
+      if (!b.failedFrom.includes(site)) b.failedFrom = [...b.failedFrom, site].sort();
     }
     b.maxLatency = Math.max(b.maxLatency, s.latency_ms);
     b.sumLatency += s.latency_ms;

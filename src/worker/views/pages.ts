@@ -5,6 +5,7 @@ import type { DeployPageData, EnvironmentOverview } from "../store/pages";
 import { markNameOf, marksOf } from "../store/marks";
 import { commitUrl, esc, safeHref, shortSha } from "./escape";
 import { type Bucketing, outcomeClass, renderBuckets } from "./timeline";
+import { siteOf } from "../timeline/buckets";
 import { lintFindingsOf } from "../store/lint";
 import { lintSection } from "./lint";
 export { TIMELINE_WIDTH, timelineRange } from "../timeline/layout";
@@ -129,11 +130,13 @@ export function renderDeploy(v: DeployView): string {
   const active = (ACTIVE_STATUSES as readonly string[]).includes(d.status);
   const marks = marksOf(d, events);
   const svg = renderBuckets({ bucketing: v.bucketing, extents: probes.extents, marks, from: v.range.from, to: v.range.to, width: v.width });
+  // probes from several regions (issue 14): a site column when any failure came from a probe region
+  const regional = failed.some((s) => s.region);
   const failedRows = failed
     .map(
       (s) =>
         `<tr class="failed-sample" data-url="${esc(s.url)}" data-at="${s.at}" data-outcome="${outcomeClass(s)}"><td>${time(s.at)}<span class="muted">.${String(s.at % 1000).padStart(3, "0")}</span></td>
-<td>${esc(s.phase)}</td><td><code>${esc(s.url)}</code></td><td>${esc(s.status ?? s.outcome)}</td><td>${s.latency_ms} ms</td><td>${esc(s.error ?? "")}</td></tr>`,
+<td>${esc(s.phase)}</td><td><code>${esc(s.url)}</code></td><td>${esc(s.status ?? s.outcome)}</td><td>${s.latency_ms} ms</td><td>${esc(s.error ?? "")}</td>${regional ? `<td>${esc(siteOf(s))}${s.colo ? ` <span class="muted">${esc(s.colo)}</span>` : ""}</td>` : ""}</tr>`,
     )
     .join("\n");
   const eventRows = events
@@ -173,7 +176,7 @@ ${lintSection(lintFindingsOf(events))}
 ${
   failed.length
     ? `<h2>Failed probes (${probes.failed}${probes.failed > failed.length ? `, first ${failed.length} shown` : ""})</h2>
-<table><thead><tr><th>at (UTC)</th><th>phase</th><th>url</th><th>status</th><th>latency</th><th>error</th></tr></thead><tbody>${failedRows}</tbody></table>`
+<table><thead><tr><th>at (UTC)</th><th>phase</th><th>url</th><th>status</th><th>latency</th><th>error</th>${regional ? "<th>site</th>" : ""}</tr></thead><tbody>${failedRows}</tbody></table>`
     : probes.total
       ? `<p>No failed probes.</p>`
       : ""

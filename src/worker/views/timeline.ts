@@ -255,6 +255,8 @@ function bucketTitle(k: Bucket): string {
     const statuses = [...k.statuses.entries()].map(([s, n]) => `${s}×${n}`).join(", ");
     parts.push(`${k.failed} failed (${classes.join(", ")}${statuses ? `; ${statuses}` : ""})`);
     if (k.firstError) parts.push(k.firstError);
+    // probes from several regions (issue 14): which sites saw it fail
+    if (k.failedFrom.some((site) => site !== "coordinator")) parts.push(`failed from ${k.failedFrom.join(", ")}`);
   }
   parts.push(`max latency ${k.maxLatency} ms, mean ${Math.round(k.sumLatency / k.count)} ms`);
   if (k.lastVersion) parts.push(`version ${k.lastVersion}`);

@@ -1,7 +1,8 @@
 // Probes from several regions (issue 14), through the real coordinator, its probe sites and a local
 // probe target: every region's samples are stored with their region and the data centre the answer
 // named, and a failure only one region sees rolls the release back with a reason naming it.
-import { env, runInDurableObject } from "cloudflare:test";
+import { SELF, env, runInDurableObject } from "cloudflare:test";
+import { DeploySchema } from "../../../src/worker/openapi/wire";
 import { describe, expect, it } from "vitest";
 import type { ProbeSite } from "../../../src/worker/rollout/probe-site";
 import { REGIONS } from "../../environments/regions";
@@ -80,5 +81,16 @@ describe("probe regions", () => {
     expect(deployJson(await deploy(id)).probes.regions?.enam.failed).toBeGreaterThan(0);
     const first = (await events(id)).find((e) => e.kind === "mark" && e.data !== null && (JSON.parse(e.data) as { mark?: string }).mark === "first_failure");
     expect(first?.reason).toMatch(/\(region enam, colo IAD\)/);
+
+    // the deploy page: the failing bucket's tooltip names the site, the failed probes list has a site column
+    const page = await (await SELF.fetch(`http://127.0.0.1:8787/deploys/${id}`, { headers: { authorization: `Bearer ${env.API_TOKEN}` } })).text();
+    expect(page).toMatch(/<title>[^<]* · failed from enam · [^<]*<\/title>/);
+    expect(page).toContain("<th>site</th>");
+    expect(page).toMatch(/<td>enam <span class="muted">IAD<\/span><\/td>/);
+
+    // the API answer, checked against its schema (the document's), shows the regions' share
+    const api = (await (await SELF.fetch(`http://127.0.0.1:8787/v1/deploys/${id}`, { headers: { authorization: `Bearer ${env.API_TOKEN}` } })).json()) as { deploy: unknown };
+    const wire = DeploySchema.parse(api.deploy);
+    expect(wire.probes.regions?.enam.failed).toBeGreaterThan(0);
   });
 });
