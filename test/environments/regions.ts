@@ -7,7 +7,7 @@ import type { ServerInfo } from "../servers/types";
 
 export const REGIONS = ["weur", "enam"] as const;
 
-export const REGION_ENVIRONMENTS = ["rg-plumbing", "rg-one-region"] as const;
+export const REGION_ENVIRONMENTS = ["rg-plumbing", "rg-one-region", "rg-unavailable"] as const;
 
 export function environments(servers: Record<string, ServerInfo>) {
   const out: Record<string, unknown> = {};

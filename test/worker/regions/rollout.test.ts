@@ -93,4 +93,33 @@ describe("probe regions", () => {
     const wire = DeploySchema.parse(api.deploy);
     expect(wire.probes.regions?.enam.failed).toBeGreaterThan(0);
   });
+
+  it("go on when a region cannot be reached: one region_unavailable mark naming it, and the rollout judged by the others", async () => {
+    const environment = "rg-unavailable";
+    const sha = newSha();
+    await scriptAgent(environment, { running_sha_before: newSha(), ops: { [sha]: { outcome: "converged", after_ms: 300 } } });
+    await scriptProbe(environment, { version: null });
+    // enam's site is gone (evicted, or Cloudflare could not place it): its call fails every slice.
+    // The stand-in is only the unreachable site; the coordinator, weur's site and D1 are the real ones.
+    await runInDurableObject(stub(environment), (o: EnvironmentCoordinator) => {
+      const env0 = (o as unknown as { env: Env }).env;
+      const real = env0.PROBE_SITES;
+      const sites = {
+        idFromName: (name: string) => real.idFromName(name),
+        get: (id: DurableObjectId, opts?: DurableObjectNamespaceGetDurableObjectOptions) =>
+          opts?.locationHint === "enam" ? { probeSlice: () => Promise.reject(new Error("Durable Object is overloaded")) } : real.get(id, opts),
+      };
+      Object.defineProperty(o, "env", { value: Object.assign(Object.create(env0), { PROBE_SITES: sites }), configurable: true });
+    });
+    const id = await submit(environment, sha);
+    const d = await drive(environment, id);
+    expect(d.status).toBe("succeeded");
+    const marks = (await events(id)).filter((e) => e.kind === "mark" && e.data !== null && (JSON.parse(e.data) as { mark?: string }).mark === "region_unavailable");
+    // once per track (deploying and verifying are the rollout's one track), not once a slice
+    expect(marks).toHaveLength(1);
+    expect(marks[0].reason).toBe("probe region enam unavailable: Durable Object is overloaded");
+    const rows = await perRegion(id);
+    expect(rows.enam).toBeUndefined();
+    expect(rows.weur.n).toBeGreaterThan(0);
+  });
 });
