@@ -1,6 +1,7 @@
 // observe: one slice's look at the world, gathered into plain Observations — probe rounds on the
-// schedule (the coordinator's own, and each probe region's), and at most one agent status poll. It decides nothing itself; it asks `assess` after
-// each answer only to stop early (react fast: no further rounds once a rule has tripped).
+// schedule (the coordinator's own, and each probe region's), and at most one agent status poll. It
+// decides nothing itself; it asks `assess` after each answer only to stop early (react fast: no
+// further rounds once a rule has tripped).
 import type { Operation } from "../../protocol/agent";
 import type { EnvironmentConfig } from "../config";
 import { type AgentResult, type AgentTarget, describeAgentFailure, getOperation } from "../integrations/agent";
