@@ -9,7 +9,8 @@ import type { Sample } from "../store/samples";
 import { type AgentPoll, type AssessConfig, type Observations, assess, soakCovered, summarize } from "./assess";
 import type { Invocation } from "./budget";
 import { roundUrls, toSample } from "./probe";
-import { type RegionSite, type SiteOutcome, readSite, siteDeadline, siteSlice } from "./regions";
+import { soakEndsAt } from "./policy";
+import { type RegionSite, type SiteOutcome, readSite, roundsUntilSoakEnd, siteDeadline, siteSlice } from "./regions";
 import { runRounds } from "./rounds";
 import { probeSchedule } from "./schedule";
 import type { DeployEvent } from "./state";
@@ -61,8 +62,11 @@ export async function observe(track: Track, cfg: SliceConfig, invocation: Invoca
   // its probes would fail like a dead site).
   const urls = roundUrls(cfg);
   const plan = probeSchedule(track, cfg, start, urls, Math.max(0, invocation.left - invocation.reserved));
+  // a soak this slice will cover ends the sites' rounds where it ends the coordinator's
+  const soakEnd = track.name !== "bake" && track.judged && track.convergedAt !== null ? soakEndsAt(track.convergedAt, cfg) : null;
+  const siteRounds = roundsUntilSoakEnd(plan.rounds, soakEnd);
   const regional = calling.map((site) => {
-    const slice = siteSlice(site.region, plan.rounds, start, cfg);
+    const slice = siteSlice(site.region, siteRounds, start, cfg);
     return readSite(site, slice, {
       stop: stop.signal,
       deadline: siteDeadline(slice, start),
@@ -92,8 +96,8 @@ export async function observe(track: Track, cfg: SliceConfig, invocation: Invoca
       reassess();
     },
   });
-  // The sites' rounds end with the plan (a verdict cancels them at once); their last samples are
-  // waited for even when the soak is already covered here, so a region's last failure is not lost.
+  // The sites' rounds end with the plan, or where the soak is covered (a verdict cancels them at
+  // once); their last samples are waited for, so a region's last failure is not lost.
   const regions = [...unreached, ...(await Promise.all(regional))];
   // a rule that tripped does not wait for the agent's status answer: the rollback goes out now
   if (!early) await polled;

@@ -37,6 +37,17 @@ export function siteSlice(region: LocationHint, rounds: readonly Round[], start:
   };
 }
 
+/**
+ * The rounds a site needs when the soak window ends at `soakEnd` (null: not within reach of this
+ * slice's knowledge): up to the first regular round at or after it, the round after which the
+ * coordinator stops its own (the soak is covered), so no site probes on past the verdict.
+ */
+export function roundsUntilSoakEnd(rounds: readonly Round[], soakEnd: number | null): Round[] {
+  if (soakEnd === null) return [...rounds];
+  const last = rounds.findIndex((r) => !r.burst && r.at >= soakEnd);
+  return last === -1 ? [...rounds] : rounds.slice(0, last + 1);
+}
+
 /** When a site that has not finished its stream is given up on (ms after `start`). */
 export function siteDeadline(slice: SiteSlice, start: number): number {
   const last = slice.rounds.reduce((a, r) => Math.max(a, r.at_ms), 0);

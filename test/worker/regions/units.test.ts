@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { EnvironmentConfigSchema, LOCATION_HINTS, MAX_PROBE_REGIONS } from "../../../src/worker/config";
 import { describeFailure } from "../../../src/worker/rollout/policy";
 import { coloOf } from "../../../src/worker/rollout/probe";
-import { type RegionSite, SITE_GRACE_MS, readSite, siteDeadline, siteSlice } from "../../../src/worker/rollout/regions";
+import { type RegionSite, SITE_GRACE_MS, readSite, roundsUntilSoakEnd, siteDeadline, siteSlice } from "../../../src/worker/rollout/regions";
 import { deployJson, getDeploy, insertDeployStmt, newDeployId, regionCountsOf, sliceCountersStmt } from "../../../src/worker/store/deploys";
 import { newSha } from "../rollout/helpers";
 
@@ -69,6 +69,18 @@ describe("the plan a probe site gets", () => {
     expect(slice.version).toEqual({ url: "https://a/", json_field: "version" });
     expect(siteDeadline(slice, start)).toBe(start + 250 + 800 + SITE_GRACE_MS);
   });
+});
+
+describe("a site's rounds stop where the soak is covered", () => {
+  const r = (at: number, burst = false) => ({ at, urls: ["https://a/"], burst });
+  const rounds = [r(0), r(50, true), r(100), r(150, true), r(200), r(300)];
+  it.each<[string, number | null, number[]]>([
+    ["no soak end known: the whole plan", null, [0, 50, 100, 150, 200, 300]],
+    ["the soak ends at a regular round: up to and with it", 100, [0, 50, 100]],
+    ["the soak ends between rounds: up to the first regular round past it (a burst round does not cover it)", 120, [0, 50, 100, 150, 200]],
+    ["the soak ended already: the first round covers it", -1, [0]],
+    ["the soak ends after the slice: the whole plan", 1_000, [0, 50, 100, 150, 200, 300]],
+  ])("%s", (_name, soakEnd, ats) => expect(roundsUntilSoakEnd(rounds, soakEnd).map((x) => x.at)).toEqual(ats));
 });
 
 describe("reading a probe site", () => {
