@@ -12,6 +12,7 @@ import { judgeOperation, judgeService, runningSha, serviceState } from "./judge"
 import { LogTail, log } from "./log";
 import { readEnvFile, redactor } from "./env-file";
 import { Releases } from "./release";
+import { KnownImages } from "./known-images";
 
 /** How often Swarm is asked while an operation runs. Swarm itself acts on 1 s+ health intervals. */
 export const POLL_INTERVAL_MS = 1000;
@@ -50,6 +51,7 @@ export class Operations {
   private readonly entries = new Map<string, Entry>();
   private running: Entry | null = null;
   private readonly releases: Releases | null;
+  private readonly knownImages: KnownImages;
 
   constructor(
     private readonly config: Config,
@@ -57,6 +59,7 @@ export class Operations {
     private readonly clock: () => number = Date.now,
   ) {
     this.releases = config.git ? new Releases(config.git, "git", clock) : null;
+    this.knownImages = new KnownImages(clock);
   }
 
   get(idOrDeployId: string): Operation | undefined {
@@ -197,17 +200,25 @@ export class Operations {
     e.op.lint = linted.findings?.map((f) => ({ ...f, message: e.tail.redact(f.message) }));
     if (!linted.ok) return { ok: false, why: linted.why };
 
-    // 4. Every image must exist before anything changes.
+    // 4. Every image must exist before anything changes — asked all at once, and not asked again
+    // for an image that ran in Swarm or passed this check within the hour (a rollback's).
     const text = await readFile(ctx.composeFile, "utf8");
     const resolved = composeImages(text, { ...process.env, ...ctx.env });
     if (!resolved.ok) return { ok: false, why: `compose file ${ctx.composeFile}: ${resolved.error}` };
-    for (const { service, image } of resolved.images) {
-      const found = await docker.imageExists(image, config.resolveImage);
-      say(`image ${image} (${service}): ${found.ok ? "found" : "MISSING"} ${found.detail}`);
-      if (!found.ok) {
-        const where = config.resolveImage === "never" ? "locally" : "in the registry";
-        return { ok: false, why: `image ${image} of service ${service} not found ${where}; nothing was deployed` };
-      }
+    const checks = await Promise.all(
+      resolved.images.map(async ({ service, image }) => {
+        const known = this.knownImages.lookup(image);
+        if (known) return { service, image, ok: true, line: `image ${image} (${service}): known, ${known.how} ${Math.round((this.clock() - known.at) / 1000)} s ago (not asked again)` };
+        const found = await docker.imageExists(image, config.resolveImage);
+        if (found.ok) this.knownImages.found(image);
+        return { service, image, ok: found.ok, line: `image ${image} (${service}): ${found.ok ? "found" : "MISSING"} ${found.detail}` };
+      }),
+    );
+    for (const c of checks) say(c.line);
+    const missing = checks.find((c) => !c.ok);
+    if (missing) {
+      const where = config.resolveImage === "never" ? "locally" : "in the registry";
+      return { ok: false, why: `image ${missing.image} of service ${missing.service} not found ${where}; nothing was deployed` };
     }
     return { ok: true, ctx };
   }
@@ -218,17 +229,21 @@ export class Operations {
     const deadline = startedMs + config.deployTimeoutS * 1000;
     const timeoutWhy = () => `not converged within AGENT_DEPLOY_TIMEOUT_S ${config.deployTimeoutS}s`;
 
-    // What runs now: the rollback target the Worker falls back to without a verified SHA.
-    const before = await docker.stackServices(config.stack);
-    for (const s of before) e.op.previous_images![s.Spec.Name] = s.Spec.TaskTemplate.ContainerSpec?.Image ?? "";
-    e.op.running_sha_before = runningSha(Object.values(e.op.previous_images!));
-    e.tail.push(`running before: ${before.length} services, sha ${e.op.running_sha_before ?? "unknown"}`);
-    e.settleKnown?.();
-
-    const pf = await this.preflight(e, deadline);
+    // What runs now (the rollback target the Worker falls back to without a verified SHA) is read
+    // while the pre-flight runs: both only look, and both must be done before anything changes.
+    const readBefore = async () => {
+      const before = await docker.stackServices(config.stack);
+      for (const s of before) e.op.previous_images![s.Spec.Name] = s.Spec.TaskTemplate.ContainerSpec?.Image ?? "";
+      this.knownImages.sawRunning(Object.values(e.op.previous_images!));
+      e.op.running_sha_before = runningSha(Object.values(e.op.previous_images!));
+      e.tail.push(`running before: ${before.length} services, sha ${e.op.running_sha_before ?? "unknown"}`);
+      e.settleKnown?.();
+    };
+    const [, pf] = await Promise.all([readBefore(), this.preflight(e, deadline)]);
     if (!pf.ok) return this.finish(e, "failed", pf.why);
     const { ctx } = pf;
     if (this.clock() > deadline) return this.finish(e, "failed", timeoutWhy());
+    e.tail.push(`pre-flight done in ${this.clock() - startedMs} ms`);
 
     // Judging starts from here: an UpdateStatus that started before this instant is not ours.
     // From here on services may change, so a failure is the Worker's cue to roll back.
@@ -245,6 +260,7 @@ export class Operations {
     });
     e.tail.push(d.stdout);
     e.tail.push(d.stderr);
+    e.tail.push(`docker stack deploy took ${this.clock() - deployStartedMs} ms (exit ${d.code})`);
     if (d.code !== 0) {
       // A non-zero exit is believed (it may have changed some services: the Worker rolls back);
       // a zero exit is not (docker/cli#6752), so convergence is judged from Swarm below.
