@@ -260,7 +260,10 @@ export class Operations {
     });
     e.tail.push(d.stdout);
     e.tail.push(d.stderr);
-    e.tail.push(`docker stack deploy took ${this.clock() - deployStartedMs} ms (exit ${d.code})`);
+    const stackDeployMs = this.clock() - deployStartedMs;
+    e.tail.push(`docker stack deploy took ${stackDeployMs} ms (exit ${d.code})`);
+    // the agent's share of a rollback's time to restore, one journal line (bench:swarm reads it)
+    log("info", "stack deploy submitted", { op: e.op.id, deploy_id: e.op.deploy_id, sha: e.op.sha, preflight_ms: deployStartedMs - startedMs, stack_deploy_ms: stackDeployMs, exit: d.code });
     if (d.code !== 0) {
       // A non-zero exit is believed (it may have changed some services: the Worker rolls back);
       // a zero exit is not (docker/cli#6752), so convergence is judged from Swarm below.
