@@ -9,7 +9,7 @@ import type { Config } from "../../../src/agent/config";
 import { Docker } from "../../../src/agent/docker";
 import { KNOWN_IMAGE_TTL_MS, KnownImages, withoutDigest } from "../../../src/agent/known-images";
 import { Operations } from "../../../src/agent/operations";
-import { fakeDocker, settled } from "./helpers";
+import { agentConfig, fakeDocker, settled } from "./helpers";
 
 const A = "a".repeat(40);
 const B = "b".repeat(40);
@@ -65,17 +65,7 @@ describe("the pre-flight image check skips images the agent knows", () => {
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   function ops(resolveImage: Config["resolveImage"] = "always") {
-    const config: Config = {
-      listen: { host: "127.0.0.1", port: 0 },
-      publicKeys: [],
-      audience: "https://a.example",
-      stack: "lab",
-      composeFile: path.join(dir, "compose.yml"),
-      resolveImage,
-      docker: path.join(dir, "docker"),
-      deployTimeoutS: 5,
-      pathPrefix: "",
-    };
+    const config = agentConfig(dir, { resolveImage, deployTimeoutS: 5 });
     // the clock only moves when the test moves it past the TTL; real time drives the fake docker
     let offset = 0;
     const o = new Operations(config, new Docker(config.docker), () => Date.now() + offset);
