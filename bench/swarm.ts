@@ -139,7 +139,7 @@ function agentShare(deployId: string, sha: string): Pick<Restore, "agent_preflig
         return [];
       }
     })
-    .filter((j) => j.msg === "stack deploy submitted" && j.deploy_id === deployId && j.sha === sha)
+    .filter((j) => j.msg === "stack deploy submitted" && j.deploy_id === `${deployId}.rollback` && j.sha === sha)
     .at(-1);
   return { agent_preflight_ms: line?.preflight_ms ?? null, agent_stack_deploy_ms: line?.stack_deploy_ms ?? null };
 }

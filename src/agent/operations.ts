@@ -7,7 +7,7 @@ import type { Operation, DeployRequest } from "../protocol/agent";
 import type { Config } from "./config";
 import { composeImages } from "./compose";
 import { lintBeforeDeploy } from "./lint/preflight";
-import type { Docker } from "./docker";
+import type { Docker, ServiceInspect } from "./docker";
 import { judgeOperation, judgeService, runningSha, serviceState } from "./judge";
 import { LogTail, log } from "./log";
 import { readEnvFile, redactor } from "./env-file";
@@ -26,7 +26,10 @@ export const OPERATIONS_KEPT = 50;
  * `known`: settles once `running_sha_before` was read from Swarm (or the operation ended), so the
  * 202 can carry it (issue 11: the Worker's rollback target for a first deploy).
  */
-type Entry = { op: Operation; tail: LogTail; watching?: boolean; known?: Promise<void>; settleKnown?: () => void };
+type Entry = { op: Operation; tail: LogTail; watching?: boolean; rollback?: boolean; known?: Promise<void>; settleKnown?: () => void };
+
+/** Swarm's services as this agent last read them, and when. */
+type View = { at: number; services: ServiceInspect[] };
 
 /** What the pre-flight settled: the stack file to deploy, where from, and with which environment. */
 export type PreflightContext = {
@@ -52,6 +55,8 @@ export class Operations {
   private running: Entry | null = null;
   private readonly releases: Releases | null;
   private readonly knownImages: KnownImages;
+  /** the latest read of the stack's services (before an operation, or while one watched Swarm) */
+  private lastView: View | null = null;
 
   constructor(
     private readonly config: Config,
@@ -112,6 +117,7 @@ export class Operations {
         stage: "preflight",
       },
       tail: new LogTail(),
+      rollback: req.supersede === true,
     };
     entry.known = new Promise<void>((settle) => (entry.settleKnown = settle));
     this.entries.set(entry.op.id, entry);
@@ -231,12 +237,18 @@ export class Operations {
 
     // What runs now (the rollback target the Worker falls back to without a verified SHA) is read
     // while the pre-flight runs: both only look, and both must be done before anything changes.
+    // A rollback (supersede) takes Swarm as this agent last saw it instead: the Worker reads what
+    // ran before only from a rollout's operation, and a fresh read — two docker calls — is time
+    // users spend on the broken release (issue 14, time to restore).
     const readBefore = async () => {
-      const before = await docker.stackServices(config.stack);
-      for (const s of before) e.op.previous_images![s.Spec.Name] = s.Spec.TaskTemplate.ContainerSpec?.Image ?? "";
+      const reused = e.rollback ? this.lastView : null;
+      const view = reused ?? { at: this.clock(), services: await docker.stackServices(config.stack) };
+      if (!reused) this.lastView = view;
+      for (const s of view.services) e.op.previous_images![s.Spec.Name] = s.Spec.TaskTemplate.ContainerSpec?.Image ?? "";
       this.knownImages.sawRunning(Object.values(e.op.previous_images!));
       e.op.running_sha_before = runningSha(Object.values(e.op.previous_images!));
-      e.tail.push(`running before: ${before.length} services, sha ${e.op.running_sha_before ?? "unknown"}`);
+      const seen = reused ? ` (as last seen ${this.clock() - reused.at} ms ago: a rollback does not wait for a fresh read)` : "";
+      e.tail.push(`running before: ${view.services.length} services, sha ${e.op.running_sha_before ?? "unknown"}${seen}`);
       e.settleKnown?.();
     };
     const [, pf] = await Promise.all([readBefore(), this.preflight(e, deadline)]);
@@ -276,6 +288,7 @@ export class Operations {
     for (;;) {
       if (e.op.state !== "running") return; // superseded
       const services = await docker.stackServices(config.stack);
+      this.lastView = { at: this.clock(), services };
       const tasks = await docker.runningTasks(services.map((s) => s.ID));
       e.op.services = services.map((s) => serviceState(s, tasks));
       const verdict = judgeOperation(services.map((s) => judgeService(s, tasks, deployStartedMs)));

@@ -1,5 +1,6 @@
-// Images the agent knows exist: a rollback to what ran moments ago is not checked again (issue 14:
-// time to restore), a never-seen image always is. The operations run a fake `docker` executable
+// A rollback's pre-flight (issue 14: time to restore): images the agent knows exist — what ran
+// moments ago — are not checked again, a never-seen image always is; and a rollback takes Swarm as
+// the agent last saw it instead of reading it afresh before its stack deploy. The operations run a fake `docker` executable
 // (helpers.fakeDocker) that records argv and reports the deployed SHA as running.
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -99,6 +100,34 @@ describe("the pre-flight image check skips images the agent knows", () => {
     await deploy(o, "d2", B);
     await deploy(o, "d3", C);
     expect(checks()).toEqual([`manifest inspect x/app:${B}`, `manifest inspect x/app:${C}`]);
+  });
+
+  test("a rollback goes straight to docker stack deploy: no fresh read of Swarm, no image check", async () => {
+    const { o } = ops();
+    await deploy(o, "d1", B);
+    const before = readFileSync(path.join(dir, "argv.log"), "utf8").trim().split("\n").length;
+    const r = o.start({ deploy_id: "d1.rollback", sha: A, supersede: true }, "rid");
+    if (r.kind === "busy") throw new Error("busy");
+    const rollback = await settled(o, r.op.id);
+    expect(rollback.state).toBe("converged");
+    const calls = readFileSync(path.join(dir, "argv.log"), "utf8").trim().split("\n").slice(before);
+    expect(calls[0]).toMatch(/^stack deploy /); // the first thing the rollback asks docker
+    expect(rollback.running_sha_before).toBe(B); // from the forward operation's last look at Swarm
+    expect(rollback.log_tail).toContainEqual(expect.stringMatching(new RegExp(`running before: 1 services, sha ${B} \\(as last seen \\d+ ms ago: a rollback does not wait for a fresh read\\)`)));
+
+    // a forward deploy still reads Swarm first
+    const n = readFileSync(path.join(dir, "argv.log"), "utf8").trim().split("\n").length;
+    await deploy(o, "d2", C);
+    expect(readFileSync(path.join(dir, "argv.log"), "utf8").trim().split("\n")[n]).toMatch(/^service ls /);
+  });
+
+  test("an agent that has not seen Swarm yet reads it even for a rollback", async () => {
+    const { o } = ops();
+    const r = o.start({ deploy_id: "d1.rollback", sha: A, supersede: true }, "rid");
+    if (r.kind === "busy") throw new Error("busy");
+    const rollback = await settled(o, r.op.id);
+    expect(readFileSync(path.join(dir, "argv.log"), "utf8").split("\n")[0]).toMatch(/^service ls /);
+    expect(rollback.running_sha_before).toBe(A);
   });
 
   test("after the TTL the image is checked again", async () => {
