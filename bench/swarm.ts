@@ -80,6 +80,9 @@ interface Restore {
   old_task_healthy: number | null;
   client_last_failure: number | null;
   rollback_converged: number | null;
+  /** the agent's journal for the rollback operation: request → stack deploy, and stack deploy itself (ms) */
+  agent_preflight_ms?: number | null;
+  agent_stack_deploy_ms?: number | null;
 }
 const STEPS = ["first_failed_probe", "rollback_requested", "agent_accepted", "swarm_has_spec", "old_task_started", "old_task_healthy", "client_last_failure"] as const;
 const STEP_LABEL: Record<(typeof STEPS)[number], string> = {
@@ -115,7 +118,30 @@ function restoreSteps(d: DeployJson, sw: SwarmWatch, client: LoadSummary, loadT0
     old_task_healthy: old ? (old.states.running ?? null) : null,
     client_last_failure: client.lastFailureMs === null ? null : loadT0 + client.lastFailureMs,
     rollback_converged: markAt(d, "rollback_converged"),
+    ...agentShare(d.id, d.rollback_sha),
   };
+}
+
+/** The start-first agent's journal line for this deploy's rollback operation (see src/agent/operations.ts). */
+function agentShare(deployId: string, sha: string): Pick<Restore, "agent_preflight_ms" | "agent_stack_deploy_ms"> {
+  let text = "";
+  try {
+    text = readFileSync(path.join(OUT_DIR, "state-swarm", "agent.log"), "utf8");
+  } catch {
+    return { agent_preflight_ms: null, agent_stack_deploy_ms: null };
+  }
+  const line = text
+    .split("\n")
+    .flatMap((l) => {
+      try {
+        return [JSON.parse(l) as { msg?: string; deploy_id?: string; sha?: string; preflight_ms?: number; stack_deploy_ms?: number }];
+      } catch {
+        return [];
+      }
+    })
+    .filter((j) => j.msg === "stack deploy submitted" && j.deploy_id === `${deployId}.rollback` && j.sha === sha)
+    .at(-1);
+  return { agent_preflight_ms: line?.preflight_ms ?? null, agent_stack_deploy_ms: line?.stack_deploy_ms ?? null };
 }
 
 /** Another Swarm test run visible in ps (ours never is: we are bench/swarm.ts). */
@@ -275,7 +301,7 @@ async function main() {
         ]),
       );
       const header = `bench:swarm — K=${K} per kind, probe_interval_ms ${INTERVAL}, soak ${SOAK_S} s; client: GET 127.0.0.1:18080/health every 20 ms`;
-      const restoreText = restoreTable(restoreRows);
+      const restoreText = `${restoreTable(restoreRows)}\n\n${agentShareLine(results)}`;
       const restoreHeader = "time to restore, per rolled-back release: ms from the first failed probe (median / max over K); product's share = first failed probe → Swarm has the rollback spec";
       console.log(`\n${header}\n\n${text}\n\n${restoreHeader}\n\n${restoreText}\n\nwall time ${(wallMs / 1000).toFixed(1)} s`);
       const out = { bench: "swarm", at: new Date(t0).toISOString(), wall_ms: wallMs, machine: machine(), lab: lab.timings, settings: { k: K, soak_seconds: SOAK_S, probe_interval_ms: INTERVAL, client_interval_ms: 20 }, rows, restore: restoreRows, runs: results };
@@ -325,6 +351,15 @@ function restoreSummary(results: Result[]): RestoreRow[] {
     const share = since("swarm_has_spec").filter((x) => x >= 0);
     return [{ kind, n: rs.length, from_first_failure: from, segments, product_share_ms: { p50: percentile(share, 50), max: share.length ? Math.max(...share) : null }, users_ms: { p50: percentile(users, 50), max: users.length ? Math.max(...users) : null } }];
   });
+}
+
+/** Inside "agent accepted → Swarm has the rollback spec": what the agent's own journal says it spent. */
+function agentShareLine(results: Result[]): string {
+  const pre = results.flatMap((r) => (r.restore?.agent_preflight_ms != null ? [r.restore.agent_preflight_ms] : []));
+  const dep = results.flatMap((r) => (r.restore?.agent_stack_deploy_ms != null ? [r.restore.agent_stack_deploy_ms] : []));
+  if (!pre.length) return "the agent's rollback operations: no journal line found";
+  const s = (xs: number[]) => `p50 ${Math.round(percentile(xs, 50)!)} ms, max ${Math.max(...xs)} ms`;
+  return `the agent's rollback operations (${pre.length}, from its journal): request → docker stack deploy ${s(pre)}; docker stack deploy itself ${s(dep)}`;
 }
 
 function restoreTable(rows: RestoreRow[]): string {

@@ -7,11 +7,12 @@ import type { Operation, DeployRequest } from "../protocol/agent";
 import type { Config } from "./config";
 import { composeImages } from "./compose";
 import { lintBeforeDeploy } from "./lint/preflight";
-import type { Docker } from "./docker";
+import type { Docker, ServiceInspect } from "./docker";
 import { judgeOperation, judgeService, runningSha, serviceState } from "./judge";
 import { LogTail, log } from "./log";
 import { readEnvFile, redactor } from "./env-file";
 import { Releases } from "./release";
+import { KnownImages } from "./known-images";
 
 /** How often Swarm is asked while an operation runs. Swarm itself acts on 1 s+ health intervals. */
 export const POLL_INTERVAL_MS = 1000;
@@ -25,7 +26,10 @@ export const OPERATIONS_KEPT = 50;
  * `known`: settles once `running_sha_before` was read from Swarm (or the operation ended), so the
  * 202 can carry it (issue 11: the Worker's rollback target for a first deploy).
  */
-type Entry = { op: Operation; tail: LogTail; watching?: boolean; known?: Promise<void>; settleKnown?: () => void };
+type Entry = { op: Operation; tail: LogTail; watching?: boolean; rollback?: boolean; known?: Promise<void>; settleKnown?: () => void };
+
+/** Swarm's services as this agent last read them, and when. */
+type View = { at: number; services: ServiceInspect[] };
 
 /** What the pre-flight settled: the stack file to deploy, where from, and with which environment. */
 export type PreflightContext = {
@@ -50,6 +54,9 @@ export class Operations {
   private readonly entries = new Map<string, Entry>();
   private running: Entry | null = null;
   private readonly releases: Releases | null;
+  private readonly knownImages: KnownImages;
+  /** the latest read of the stack's services (before an operation, or while one watched Swarm) */
+  private lastView: View | null = null;
 
   constructor(
     private readonly config: Config,
@@ -57,6 +64,7 @@ export class Operations {
     private readonly clock: () => number = Date.now,
   ) {
     this.releases = config.git ? new Releases(config.git, "git", clock) : null;
+    this.knownImages = new KnownImages(clock);
   }
 
   get(idOrDeployId: string): Operation | undefined {
@@ -109,6 +117,7 @@ export class Operations {
         stage: "preflight",
       },
       tail: new LogTail(),
+      rollback: req.supersede === true,
     };
     entry.known = new Promise<void>((settle) => (entry.settleKnown = settle));
     this.entries.set(entry.op.id, entry);
@@ -197,17 +206,25 @@ export class Operations {
     e.op.lint = linted.findings?.map((f) => ({ ...f, message: e.tail.redact(f.message) }));
     if (!linted.ok) return { ok: false, why: linted.why };
 
-    // 4. Every image must exist before anything changes.
+    // 4. Every image must exist before anything changes — asked all at once, and not asked again
+    // for an image that ran in Swarm or passed this check within the hour (a rollback's).
     const text = await readFile(ctx.composeFile, "utf8");
     const resolved = composeImages(text, { ...process.env, ...ctx.env });
     if (!resolved.ok) return { ok: false, why: `compose file ${ctx.composeFile}: ${resolved.error}` };
-    for (const { service, image } of resolved.images) {
-      const found = await docker.imageExists(image, config.resolveImage);
-      say(`image ${image} (${service}): ${found.ok ? "found" : "MISSING"} ${found.detail}`);
-      if (!found.ok) {
-        const where = config.resolveImage === "never" ? "locally" : "in the registry";
-        return { ok: false, why: `image ${image} of service ${service} not found ${where}; nothing was deployed` };
-      }
+    const checks = await Promise.all(
+      resolved.images.map(async ({ service, image }) => {
+        const known = this.knownImages.lookup(image);
+        if (known) return { service, image, ok: true, line: `image ${image} (${service}): known, ${known.how} ${Math.round((this.clock() - known.at) / 1000)} s ago (not asked again)` };
+        const found = await docker.imageExists(image, config.resolveImage);
+        if (found.ok) this.knownImages.found(image);
+        return { service, image, ok: found.ok, line: `image ${image} (${service}): ${found.ok ? "found" : "MISSING"} ${found.detail}` };
+      }),
+    );
+    for (const c of checks) say(c.line);
+    const missing = checks.find((c) => !c.ok);
+    if (missing) {
+      const where = config.resolveImage === "never" ? "locally" : "in the registry";
+      return { ok: false, why: `image ${missing.image} of service ${missing.service} not found ${where}; nothing was deployed` };
     }
     return { ok: true, ctx };
   }
@@ -218,17 +235,27 @@ export class Operations {
     const deadline = startedMs + config.deployTimeoutS * 1000;
     const timeoutWhy = () => `not converged within AGENT_DEPLOY_TIMEOUT_S ${config.deployTimeoutS}s`;
 
-    // What runs now: the rollback target the Worker falls back to without a verified SHA.
-    const before = await docker.stackServices(config.stack);
-    for (const s of before) e.op.previous_images![s.Spec.Name] = s.Spec.TaskTemplate.ContainerSpec?.Image ?? "";
-    e.op.running_sha_before = runningSha(Object.values(e.op.previous_images!));
-    e.tail.push(`running before: ${before.length} services, sha ${e.op.running_sha_before ?? "unknown"}`);
-    e.settleKnown?.();
-
-    const pf = await this.preflight(e, deadline);
+    // What runs now (the rollback target the Worker falls back to without a verified SHA) is read
+    // while the pre-flight runs: both only look, and both must be done before anything changes.
+    // A rollback (supersede) takes Swarm as this agent last saw it instead: the Worker reads what
+    // ran before only from a rollout's operation, and a fresh read — two docker calls — is time
+    // users spend on the broken release (issue 14, time to restore).
+    const readBefore = async () => {
+      const reused = e.rollback ? this.lastView : null;
+      const view = reused ?? { at: this.clock(), services: await docker.stackServices(config.stack) };
+      if (!reused) this.lastView = view;
+      for (const s of view.services) e.op.previous_images![s.Spec.Name] = s.Spec.TaskTemplate.ContainerSpec?.Image ?? "";
+      this.knownImages.sawRunning(Object.values(e.op.previous_images!));
+      e.op.running_sha_before = runningSha(Object.values(e.op.previous_images!));
+      const seen = reused ? ` (as last seen ${this.clock() - reused.at} ms ago: a rollback does not wait for a fresh read)` : "";
+      e.tail.push(`running before: ${view.services.length} services, sha ${e.op.running_sha_before ?? "unknown"}${seen}`);
+      e.settleKnown?.();
+    };
+    const [, pf] = await Promise.all([readBefore(), this.preflight(e, deadline)]);
     if (!pf.ok) return this.finish(e, "failed", pf.why);
     const { ctx } = pf;
     if (this.clock() > deadline) return this.finish(e, "failed", timeoutWhy());
+    e.tail.push(`pre-flight done in ${this.clock() - startedMs} ms`);
 
     // Judging starts from here: an UpdateStatus that started before this instant is not ours.
     // From here on services may change, so a failure is the Worker's cue to roll back.
@@ -245,6 +272,10 @@ export class Operations {
     });
     e.tail.push(d.stdout);
     e.tail.push(d.stderr);
+    const stackDeployMs = this.clock() - deployStartedMs;
+    e.tail.push(`docker stack deploy took ${stackDeployMs} ms (exit ${d.code})`);
+    // the agent's share of a rollback's time to restore, one journal line (bench:swarm reads it)
+    log("info", "stack deploy submitted", { op: e.op.id, deploy_id: e.op.deploy_id, sha: e.op.sha, preflight_ms: deployStartedMs - startedMs, stack_deploy_ms: stackDeployMs, exit: d.code });
     if (d.code !== 0) {
       // A non-zero exit is believed (it may have changed some services: the Worker rolls back);
       // a zero exit is not (docker/cli#6752), so convergence is judged from Swarm below.
@@ -257,6 +288,7 @@ export class Operations {
     for (;;) {
       if (e.op.state !== "running") return; // superseded
       const services = await docker.stackServices(config.stack);
+      this.lastView = { at: this.clock(), services };
       const tasks = await docker.runningTasks(services.map((s) => s.ID));
       e.op.services = services.map((s) => serviceState(s, tasks));
       const verdict = judgeOperation(services.map((s) => judgeService(s, tasks, deployStartedMs)));

@@ -9,7 +9,7 @@ import path from "node:path";
 import type { Config } from "../../../src/agent/config";
 import { Docker } from "../../../src/agent/docker";
 import { Operations } from "../../../src/agent/operations";
-import { fakeDocker, gitRepo, settled, type GitRepo } from "./helpers";
+import { agentConfig, fakeDocker, gitRepo, settled, type GitRepo } from "./helpers";
 
 let dir: string;
 let repo: GitRepo;
@@ -22,18 +22,11 @@ beforeEach(() => {
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 function ops(o: Partial<NonNullable<Config["git"]>> = {}) {
-  const config: Config = {
-    listen: { host: "127.0.0.1", port: 0 },
-    publicKeys: [],
-    audience: "https://a.example",
-    stack: "lab",
+  const config = agentConfig(dir, {
     composeFile: "",
-    resolveImage: "never",
-    docker: path.join(dir, "docker"),
     deployTimeoutS: 30,
-    pathPrefix: "",
     git: { repoDir: repo.clone, composePath: "deploy/stack.yml", remote: "origin", releasesDir: path.join(dir, "releases"), keepReleases: 5, ...o },
-  };
+  });
   return new Operations(config, new Docker(config.docker));
 }
 

@@ -6,6 +6,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { signAgentToken } from "../../../src/protocol/agent-token";
 import type { ServiceInspect, TaskInspect } from "../../../src/agent/docker";
+import type { Config } from "../../../src/agent/config";
 import type { Operation } from "../../../src/protocol/agent";
 
 export const AUDIENCE = "https://agent.example.org";
@@ -120,4 +121,20 @@ export async function settled(o: { get(id: string): Operation | undefined }, id:
     if (op.state !== "running" || Date.now() > until) return op;
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** The agent's configuration for a test: the stand-in `docker` and compose.yml in `dir`, local image checks. */
+export function agentConfig(dir: string, o: Partial<Config> = {}): Config {
+  return {
+    listen: { host: "127.0.0.1", port: 0 },
+    publicKeys: [],
+    audience: "https://a.example",
+    stack: "lab",
+    composeFile: path.join(dir, "compose.yml"),
+    resolveImage: "never",
+    docker: path.join(dir, "docker"),
+    deployTimeoutS: 2,
+    pathPrefix: "",
+    ...o,
+  };
 }

@@ -7,6 +7,7 @@ import path from "node:path";
 import type { Config } from "../../../src/agent/config";
 import { Docker } from "../../../src/agent/docker";
 import { Operations } from "../../../src/agent/operations";
+import { agentConfig, settled } from "./helpers";
 
 const SHA = "a".repeat(40);
 const MISSING = "0000000000000000000000000000000000000bad";
@@ -38,18 +39,7 @@ beforeEach(() => {
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 function ops(o: Partial<Config> = {}) {
-  const config: Config = {
-    listen: { host: "127.0.0.1", port: 0 },
-    publicKeys: [],
-    audience: "https://a.example",
-    stack: "lab",
-    composeFile: path.join(dir, "compose.yml"),
-    resolveImage: "never",
-    docker: path.join(dir, "docker"),
-    deployTimeoutS: 2,
-    pathPrefix: "",
-    ...o,
-  };
+  const config = agentConfig(dir, o);
   return new Operations(config, new Docker(config.docker));
 }
 /** The operation a start() returned (started or existing); fails the test when it was refused as busy. */
@@ -58,15 +48,6 @@ function opOf(r: ReturnType<Operations["start"]>) {
   return r.op;
 }
 const argv = () => (existsSync(path.join(dir, "argv.log")) ? readFileSync(path.join(dir, "argv.log"), "utf8").trim().split("\n") : []);
-async function settled(o: Operations, id: string, ms = 8000) {
-  const until = Date.now() + ms;
-  for (;;) {
-    const op = o.get(id)!;
-    if (op.state !== "running" || Date.now() > until) return op;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 describe("Operations", () => {
   test("a missing image fails the operation before docker stack deploy runs", async () => {
     const o = ops();

@@ -8,6 +8,7 @@ import { Docker } from "../../../../src/agent/docker";
 import { Operations } from "../../../../src/agent/operations";
 import { loadConfig } from "../../../../src/agent/config";
 import { fakeDockerDir, SHA } from "./helpers";
+import { agentConfig } from "../helpers";
 
 let dir: string;
 beforeEach(() => {
@@ -20,18 +21,7 @@ const ONLY_WARNING = "services:\n  app:\n    image: x/app:${GIT_COMMIT}\n    dep
 
 function ops(compose: string, o: Partial<Config> = {}) {
   writeFileSync(path.join(dir, "compose.yml"), compose);
-  const config: Config = {
-    listen: { host: "127.0.0.1", port: 0 },
-    publicKeys: [],
-    audience: "https://a.example",
-    stack: "lab",
-    composeFile: path.join(dir, "compose.yml"),
-    resolveImage: "never",
-    docker: path.join(dir, "docker"),
-    deployTimeoutS: 1,
-    pathPrefix: "",
-    ...o,
-  };
+  const config = agentConfig(dir, { deployTimeoutS: 1, ...o });
   return new Operations(config, new Docker(config.docker));
 }
 const deployed = () => existsSync(path.join(dir, "argv.log")) && readFileSync(path.join(dir, "argv.log"), "utf8").includes("stack deploy");
