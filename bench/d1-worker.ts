@@ -5,6 +5,8 @@
 //   GET  /__bench/d1        the counters          POST /__bench/reset   zero them
 //   POST /__bench/watchdog  one cron run (the watchdog, and retention when ?prune=1)
 import worker, { EnvironmentCoordinator as RealCoordinator } from "../src/worker/index";
+// the configuration (wrangler.toml) declares the probe-site class too: the entry must export it
+export { ProbeSite } from "../src/worker/index";
 import { runRetention } from "../src/worker/store/retention";
 
 interface D1Counter { statements: number; rows_read: number; rows_written: number; uncounted: number }

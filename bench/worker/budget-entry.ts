@@ -4,6 +4,8 @@
 // is what the runtime would bill against the Free plan's 50 subrequests (fetch) and its 1,000
 // operations on Cloudflare services (D1) per invocation.
 import worker, { EnvironmentCoordinator as Coordinator } from "../../src/worker/index";
+// the configuration (wrangler.toml) declares the probe-site class too: the entry must export it
+export { ProbeSite } from "../../src/worker/index";
 
 interface Count {
   fetches: string[];
