@@ -38,7 +38,9 @@ export async function tick(host: RolloutHost, invocation: Invocation): Promise<n
     } else {
       const picked = await host.serial(() => pick(host, environment, cfg));
       if (picked.committed) await runCommitted(host, invocation, picked.committed);
-      const deploy = picked.id ? await getDeploy(host.db, picked.id) : null;
+      // the row pick() read is current unless it committed a transition (a slice copes with a
+      // cancel landing meanwhile anyway: it lands as easily during the slice's second of probing)
+      const deploy = picked.deploy ?? (picked.id ? await getDeploy(host.db, picked.id) : null);
       const sliceStart = Date.now();
       if (deploy && !isTerminal(deploy.status) && deploy.status !== "queued") await slice(host, invocation, cfg, deploy);
       if (await hasActive(host.db, environment)) next = deploy?.status === "baking" ? nextBakeSliceAt(cfg, sliceStart, Date.now()) : nextSliceAt(cfg, sliceStart, Date.now());
@@ -58,7 +60,7 @@ export async function tick(host: RolloutHost, invocation: Invocation): Promise<n
  * queued deploy. The committed transition's effects run outside the section (intake never waits on
  * the agent).
  */
-async function pick(host: RolloutHost, environment: string, cfg: EnvironmentConfig): Promise<{ id: string | null; committed: Committed | null }> {
+async function pick(host: RolloutHost, environment: string, cfg: EnvironmentConfig): Promise<{ id: string | null; committed: Committed | null; deploy?: DeployRow }> {
   const inFlight = await getInFlight(host.db, environment);
   const queued = await getQueued(host.db, environment);
   // A deploy request during the bake ends it at once as succeeded (issue 13); the queued deploy
@@ -72,7 +74,7 @@ async function pick(host: RolloutHost, environment: string, cfg: EnvironmentConf
     if (queued && queued.github_deployment_id === null && !(await hasGithubItem(host.storage, queued.id))) {
       await enqueueGithub(host.storage, queued.id, "queued", Date.now());
     }
-    return { id: inFlight.id, committed: null };
+    return { id: inFlight.id, committed: null, deploy: inFlight };
   }
   if (!queued) return { id: null, committed: null };
   const env = await getEnvironment(host.db, environment);
