@@ -63,6 +63,7 @@ export async function start(): Promise<StartedServer> {
         if (w.region !== undefined && w.region !== region) continue;
         const base = w.after === "now" ? s.scriptedAt : s.events.find((e) => e.event === w.after && (!w.sha || e.sha === w.sha))?.at;
         if (base === undefined) continue;
+        if (w.until && s.events.some((e) => e.event === w.until!.event && e.sha === w.until!.sha)) continue;
         if (now >= base + w.at_ms && now < base + w.at_ms + w.duration_ms) {
           if (w.status) status = w.status;
           if (w.delay_ms) delay = Math.max(delay, w.delay_ms);

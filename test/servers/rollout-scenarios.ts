@@ -42,6 +42,8 @@ export interface ProbeWindow {
   delay_ms?: number;
   /** only for the probes of this probe region's site (its x-deploy-coordinator-region header), issue 14 */
   region?: string;
+  /** the window ends early once this event happened (e.g. the rollback's operation converged: the broken release is gone) */
+  until?: { event: "started" | "converged"; sha: string };
 }
 
 export interface ProbeScenario {

@@ -174,11 +174,15 @@ describe("D1", () => {
 });
 
 describe("the probe target", () => {
-  /** A rollout in `name` while the target answers 502 for 120 ms every 250 ms; returns the deploy id. */
+  /**
+   * A rollout in `name` while the target answers 502 for 120 ms every 250 ms — the new release
+   * flaps, so the flapping ends once the rollback's operation converged (without that the test
+   * depended on the rollback being judged only after the last window); returns the deploy id.
+   */
   async function flappingRollout(name: string): Promise<string> {
     const [old, sha] = [newSha(), newSha()];
     await seedVerified(name, old);
-    const windows = Array.from({ length: 8 }, (_, i) => ({ after: "started" as const, sha, at_ms: 100 + i * 250, duration_ms: 120, status: 502 }));
+    const windows = Array.from({ length: 8 }, (_, i) => ({ after: "started" as const, sha, at_ms: 100 + i * 250, duration_ms: 120, status: 502, until: { event: "converged" as const, sha: old } }));
     await scriptProbe(name, { version: old, windows });
     await scriptAgent(name, { running_sha_before: old, ops: { [sha]: { outcome: "converged", after_ms: 2200 }, [old]: { outcome: "converged", after_ms: 200 } } });
     const id = await submit(name, sha);
