@@ -39,10 +39,24 @@ export const LAB_SHAS = {
   unhealthy: "dead00000000000000000000000000000000beef",
   /** Healthy to Swarm (/_ping 200) but the public /health answers 500: only outside probes see it. */
   public5xx: "5005005005005005005005005005005005005005",
+  /**
+   * Healthy to Swarm (/_ping 200 always) and /health 200 `{"version":"<sha>"}` at first, then 500
+   * from LAB_LATEBAD_AFTER_SECONDS after its container started: it passes the soak and goes bad
+   * inside a bake window (issue 13).
+   */
+  latebad: "1a7eba0000000000000000000000000000000bad",
   /** Never built: deploying it must fail the pre-flight image check. */
   missing: "0000000000000000000000000000000000000bad",
 } as const;
 export type LabRelease = Exclude<keyof typeof LAB_SHAS, "missing">;
+
+/**
+ * Seconds after its container started that `latebad` begins answering 500 on /health. Measured in
+ * the lab (lab-bake: soak 3 s, bake 30 s): the container starts → Swarm healthy → monitor 5 s →
+ * converged → soak → bake starts 12.2 s after the container started, and the bake ends at ~42 s.
+ * 20 s lands ~8 s into the bake (a slow rollout still soaks clean) with ~22 s of bake left.
+ */
+export const LAB_LATEBAD_AFTER_SECONDS = 20;
 
 const DOCKERD_PID_FILE = path.join(LAB_STATE_DIR, "dockerd.pid");
 const DOCKERD_LOG = path.join(LAB_STATE_DIR, "dockerd.log");
@@ -216,6 +230,25 @@ const public5xxConf = (sha: string) =>
     location = /health { default_type application/json; return 500 '{"version":"${sha}"}\\n'; }
   }`);
 
+// latebad: /health is 200 until /tmp/bad exists, then 500 (same body, so the version still reads).
+const latebadConf = (sha: string) =>
+  nginxConf(`  server {
+    listen 8000;
+    location = /_ping { return 200 "ok\\n"; }
+    location = /health {
+      default_type application/json;
+      if (-f /tmp/bad) { return 500 '{"version":"${sha}"}\\n'; }
+      return 200 '{"version":"${sha}"}\\n';
+    }
+  }`);
+
+// The timer lives in the container: nginx runs as PID 1 (exec), a background shell creates
+// /tmp/bad after the given seconds, counted from the container's start.
+const latebadStartSh = (afterSeconds: number) => `#!/bin/sh
+(sleep ${afterSeconds}; touch /tmp/bad) &
+exec /usr/sbin/nginx -c /etc/nginx/nginx.conf
+`;
+
 const NGINX_DOCKERFILE = `FROM scratch
 COPY rootfs/ /
 ENV PATH=/bin:/usr/sbin
@@ -243,6 +276,9 @@ function nginxRootfs(dir: string, conf: string): void {
   writeFileSync(path.join(dir, "etc/nginx/nginx.conf"), conf);
 }
 
+/** The nginx image with a start script instead of nginx as its command. */
+const NGINX_SCRIPT_DOCKERFILE = NGINX_DOCKERFILE.replace(/^CMD .*$/m, 'CMD ["/start.sh"]');
+
 function context(name: string, dockerfile: string, rootfs: (dir: string) => void): string {
   const ctx = path.join(BUILD_DIR, name);
   rmSync(ctx, { recursive: true, force: true });
@@ -269,6 +305,12 @@ export function buildImages(): void {
   }
   const p5 = context("public5xx", NGINX_DOCKERFILE, (dir) => nginxRootfs(dir, public5xxConf(LAB_SHAS.public5xx)));
   must("docker", ["build", "-q", "-t", appImage(LAB_SHAS.public5xx), p5], { env });
+  const late = context("latebad", NGINX_SCRIPT_DOCKERFILE, (dir) => {
+    nginxRootfs(dir, latebadConf(LAB_SHAS.latebad));
+    for (const a of ["sleep", "touch"]) symlinkSync("busybox", path.join(dir, "bin", a));
+    writeFileSync(path.join(dir, "start.sh"), latebadStartSh(LAB_LATEBAD_AFTER_SECONDS), { mode: 0o755 });
+  });
+  must("docker", ["build", "-q", "-t", appImage(LAB_SHAS.latebad), late], { env });
   const proxy = context("proxy", NGINX_DOCKERFILE, (dir) => nginxRootfs(dir, PROXY_CONF));
   must("docker", ["build", "-q", "-t", LAB_PROXY_IMAGE, proxy], { env });
   // Make sure the "missing" release really is missing.
