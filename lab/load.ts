@@ -13,6 +13,9 @@ export type LoadSummary = {
   errors: Record<string, number>;
   versions: Record<string, number>;
   durationMs: number;
+  /** when the client started (epoch ms): firstFailureMs/lastFailureMs count from here */
+  startedAt: number;
+  /** when the failed requests were sent, in ms after startedAt */
   firstFailureMs: number | null;
   lastFailureMs: number | null;
 };
@@ -25,7 +28,7 @@ export function startLoad(opts: LoadOptions = {}): { stop: () => Promise<LoadSum
   const maxDurationMs = Math.min(opts.maxDurationMs ?? 120_000, 300_000);
   const maxRequests = Math.min(opts.maxRequests ?? 12_000, 20_000);
   const t0 = Date.now();
-  const s: LoadSummary = { requests: 0, ok: 0, failures: 0, statuses: {}, errors: {}, versions: {}, durationMs: 0, firstFailureMs: null, lastFailureMs: null };
+  const s: LoadSummary = { requests: 0, ok: 0, failures: 0, statuses: {}, errors: {}, versions: {}, durationMs: 0, startedAt: t0, firstFailureMs: null, lastFailureMs: null };
   let inflight = 0;
   let done: () => void = () => {};
   const finished = new Promise<void>((r) => (done = r));
