@@ -18,7 +18,11 @@ export type LoadSummary = {
   /** when the failed requests were sent, in ms after startedAt */
   firstFailureMs: number | null;
   lastFailureMs: number | null;
+  /** the first FAILURE_LOG_MAX failures: when sent (ms after startedAt) and the status or error code */
+  failureLog: { t: number; what: string }[];
 };
+
+const FAILURE_LOG_MAX = 500;
 
 export type LoadOptions = { port?: number; intervalMs?: number; maxDurationMs?: number; maxRequests?: number };
 
@@ -28,12 +32,13 @@ export function startLoad(opts: LoadOptions = {}): { stop: () => Promise<LoadSum
   const maxDurationMs = Math.min(opts.maxDurationMs ?? 120_000, 300_000);
   const maxRequests = Math.min(opts.maxRequests ?? 12_000, 20_000);
   const t0 = Date.now();
-  const s: LoadSummary = { requests: 0, ok: 0, failures: 0, statuses: {}, errors: {}, versions: {}, durationMs: 0, startedAt: t0, firstFailureMs: null, lastFailureMs: null };
+  const s: LoadSummary = { requests: 0, ok: 0, failures: 0, statuses: {}, errors: {}, versions: {}, durationMs: 0, startedAt: t0, firstFailureMs: null, lastFailureMs: null, failureLog: [] };
   let inflight = 0;
   let done: () => void = () => {};
   const finished = new Promise<void>((r) => (done = r));
-  const fail = (t: number) => {
+  const fail = (t: number, what: string) => {
     s.failures++;
+    if (s.failureLog.length < FAILURE_LOG_MAX) s.failureLog.push({ t, what });
     s.firstFailureMs ??= t;
     s.lastFailureMs = t;
   };
@@ -49,7 +54,7 @@ export function startLoad(opts: LoadOptions = {}): { stop: () => Promise<LoadSum
         const code = res.statusCode ?? 0;
         s.statuses[code] = (s.statuses[code] ?? 0) + 1;
         if (code >= 200 && code < 300) s.ok++;
-        else fail(t);
+        else fail(t, String(code));
         try {
           const b = JSON.parse(body) as { version?: string; greeting?: string };
           // the greeting, when a release's configuration sets one, tells configurations apart
@@ -65,7 +70,7 @@ export function startLoad(opts: LoadOptions = {}): { stop: () => Promise<LoadSum
       inflight--;
       const k = e.code ?? e.message;
       s.errors[k] = (s.errors[k] ?? 0) + 1;
-      fail(t);
+      fail(t, k);
     });
   };
   let stopped = false;

@@ -90,8 +90,18 @@ async function rollout(name: string, environment: string, sha: string) {
     first_failure_to_rollback_accepted_ms: firstFailure && rollbackAccepted ? rollbackAccepted - firstFailure : null,
     first_failure_to_rollback_converged_ms: firstFailure && rollbackConverged ? rollbackConverged - firstFailure : null,
     bake: full.bake ?? null,
-    client: { requests: client.requests, failures: client.failures, statuses: client.statuses, errors: client.errors, versions: client.versions },
+    client: {
+      requests: client.requests,
+      failures: client.failures,
+      statuses: client.statuses,
+      errors: client.errors,
+      versions: client.versions,
+      // when the failures were sent, relative to the deploy request (ms), first and last
+      failures_sent_ms: client.failures ? [client.startedAt + client.firstFailureMs! - t0, client.startedAt + client.lastFailureMs! - t0] : null,
+    },
     swarm_update_states: swarmStates,
+    // every mark and status change, in ms after the deploy request
+    timeline_ms: (full.events ?? []).map((e) => `${(at(e.at) ?? 0) - t0} ${e.kind === "mark" ? e.data?.mark : e.to}`),
   };
   return { deploy: full, client, swarmStates, t0 };
 }
@@ -114,6 +124,10 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  // the proxy's own account of failed upstream requests (timeouts, refused), to explain any 502/504
+  const proxyLog = await run("docker", ["service", "logs", "--timestamps", "--raw", `${LAB_STACK}_proxy`], { timeout: 20_000, maxBuffer: 16 * 1024 * 1024 }).catch((e: Error) => ({ stdout: "", stderr: e.message }));
+  mkdirSync(LAB_STATE_DIR, { recursive: true });
+  writeFileSync(path.join(LAB_STATE_DIR, "e2e-proxy.log"), proxyLog.stdout + proxyLog.stderr);
   await stack?.stop();
   await removeStack(); // leave an empty Swarm to the next suite file
   mkdirSync(LAB_STATE_DIR, { recursive: true });
@@ -236,7 +250,11 @@ describe("rollouts through the coordinator against a real Swarm", () => {
     const clientLastFailure = client.startedAt + client.lastFailureMs!;
     // the client's 500s began inside the bake too (it polls every 20 ms, the bake every 1000 ms)
     expect(clientFirstFailure).toBeGreaterThan(bakeStarted);
-    // the proxy re-resolves the app every second (resolver valid=1s): that much tolerance, no more
+    // none after the rollback converged; the proxy re-resolves the app every second (resolver
+    // valid=1s): that much tolerance, no more
+    expect(client.failureLog.length).toBe(client.failures); // the log holds every failure
+    const failedAfter = (t: number) => client.failureLog.filter((f) => client.startedAt + f.t > t).length;
+    expect(failedAfter(converged! + DNS_TOLERANCE_MS)).toBe(0);
     expect(clientLastFailure).toBeLessThanOrEqual(converged! + DNS_TOLERANCE_MS);
     Object.assign(results.f_bake_latebad as Record<string, unknown>, {
       bad_after_seconds: LAB_LATEBAD_AFTER_SECONDS,
@@ -246,6 +264,7 @@ describe("rollouts through the coordinator against a real Swarm", () => {
       client_first_failure_to_bake_first_failure_ms: firstBakeFailure - clientFirstFailure,
       bake_first_failure_to_client_last_failure_ms: clientLastFailure - firstBakeFailure,
       client_last_failure_to_rollback_converged_ms: converged! - clientLastFailure,
+      client_failures_after_rollback_converged: failedAfter(converged!),
     });
     await unlock(LAB_BAKE_ENV);
   });
