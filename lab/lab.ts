@@ -224,7 +224,10 @@ const PROXY_CONF = nginxConf(`  # Docker's embedded DNS; re-resolve the dnsrr ap
     location / {
       set $up app;
       proxy_pass http://$up:8000;
-      proxy_connect_timeout 500ms;
+      # 1500 ms, under the probes' 2 s: at 500 ms, sub-second stalls of a loaded machine became 504s
+      # of healthy releases. Swarm takes a task out of DNS 2 s before stopping it, so a slow connect
+      # is a slow app, not a dead address to fail over from.
+      proxy_connect_timeout 1500ms;
       proxy_read_timeout 2s;
       proxy_next_upstream error timeout http_502 http_503 non_idempotent;
       proxy_next_upstream_tries 3;
