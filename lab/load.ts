@@ -24,6 +24,13 @@ export type LoadSummary = {
 
 const FAILURE_LOG_MAX = 500;
 
+/**
+ * A request unanswered this long counts as a failure: the coordinator's default probe_timeout_ms,
+ * so the client and the probes it is compared with call the same thing a failure. (At 1000 ms the
+ * client alone counted single ~1 s stalls of this shared 2-core machine as outages.)
+ */
+export const CLIENT_TIMEOUT_MS = 2000;
+
 export type LoadOptions = { port?: number; intervalMs?: number; maxDurationMs?: number; maxRequests?: number };
 
 export function startLoad(opts: LoadOptions = {}): { stop: () => Promise<LoadSummary> } {
@@ -46,7 +53,7 @@ export function startLoad(opts: LoadOptions = {}): { stop: () => Promise<LoadSum
     const t = Date.now() - t0;
     s.requests++;
     inflight++;
-    const req = http.get({ host: "127.0.0.1", port, path: "/health", agent: false, timeout: 1000 }, (res) => {
+    const req = http.get({ host: "127.0.0.1", port, path: "/health", agent: false, timeout: CLIENT_TIMEOUT_MS }, (res) => {
       let body = "";
       res.on("data", (d) => (body += d));
       res.on("end", () => {
