@@ -13,9 +13,23 @@ export type LoadSummary = {
   errors: Record<string, number>;
   versions: Record<string, number>;
   durationMs: number;
+  /** when the client started (epoch ms): firstFailureMs/lastFailureMs count from here */
+  startedAt: number;
+  /** when the failed requests were sent, in ms after startedAt */
   firstFailureMs: number | null;
   lastFailureMs: number | null;
+  /** the first FAILURE_LOG_MAX failures: when sent (ms after startedAt) and the status or error code */
+  failureLog: { t: number; what: string }[];
 };
+
+const FAILURE_LOG_MAX = 500;
+
+/**
+ * A request unanswered this long counts as a failure: the coordinator's default probe_timeout_ms,
+ * so the client and the probes it is compared with call the same thing a failure. (At 1000 ms the
+ * client alone counted single ~1 s stalls of this shared 2-core machine as outages.)
+ */
+export const CLIENT_TIMEOUT_MS = 2000;
 
 export type LoadOptions = { port?: number; intervalMs?: number; maxDurationMs?: number; maxRequests?: number };
 
@@ -25,12 +39,13 @@ export function startLoad(opts: LoadOptions = {}): { stop: () => Promise<LoadSum
   const maxDurationMs = Math.min(opts.maxDurationMs ?? 120_000, 300_000);
   const maxRequests = Math.min(opts.maxRequests ?? 12_000, 20_000);
   const t0 = Date.now();
-  const s: LoadSummary = { requests: 0, ok: 0, failures: 0, statuses: {}, errors: {}, versions: {}, durationMs: 0, firstFailureMs: null, lastFailureMs: null };
+  const s: LoadSummary = { requests: 0, ok: 0, failures: 0, statuses: {}, errors: {}, versions: {}, durationMs: 0, startedAt: t0, firstFailureMs: null, lastFailureMs: null, failureLog: [] };
   let inflight = 0;
   let done: () => void = () => {};
   const finished = new Promise<void>((r) => (done = r));
-  const fail = (t: number) => {
+  const fail = (t: number, what: string) => {
     s.failures++;
+    if (s.failureLog.length < FAILURE_LOG_MAX) s.failureLog.push({ t, what });
     s.firstFailureMs ??= t;
     s.lastFailureMs = t;
   };
@@ -38,7 +53,7 @@ export function startLoad(opts: LoadOptions = {}): { stop: () => Promise<LoadSum
     const t = Date.now() - t0;
     s.requests++;
     inflight++;
-    const req = http.get({ host: "127.0.0.1", port, path: "/health", agent: false, timeout: 1000 }, (res) => {
+    const req = http.get({ host: "127.0.0.1", port, path: "/health", agent: false, timeout: CLIENT_TIMEOUT_MS }, (res) => {
       let body = "";
       res.on("data", (d) => (body += d));
       res.on("end", () => {
@@ -46,7 +61,7 @@ export function startLoad(opts: LoadOptions = {}): { stop: () => Promise<LoadSum
         const code = res.statusCode ?? 0;
         s.statuses[code] = (s.statuses[code] ?? 0) + 1;
         if (code >= 200 && code < 300) s.ok++;
-        else fail(t);
+        else fail(t, String(code));
         try {
           const b = JSON.parse(body) as { version?: string; greeting?: string };
           // the greeting, when a release's configuration sets one, tells configurations apart
@@ -62,7 +77,7 @@ export function startLoad(opts: LoadOptions = {}): { stop: () => Promise<LoadSum
       inflight--;
       const k = e.code ?? e.message;
       s.errors[k] = (s.errors[k] ?? 0) + 1;
-      fail(t);
+      fail(t, k);
     });
   };
   let stopped = false;

@@ -11,6 +11,8 @@ import { type Proc, agentKeyPair, startAgent, startWorker } from "./local-stack"
 
 export const LAB_ENV = "lab";
 export const LAB_STOP_FIRST_ENV = "lab-stop-first";
+/** the start-first agent and stack of LAB_ENV, with a bake window after a short soak (issue 13) */
+export const LAB_BAKE_ENV = "lab-bake";
 /** the repository the local issuer mints tokens for, and the audience CI requests */
 export const LAB_REPOSITORY = DEV_REPOSITORY;
 export const LAB_AUDIENCE = DEV_AUDIENCE;
@@ -31,6 +33,8 @@ export interface LabStackOptions {
   agentEnv?: Record<string, string>;
   /** the environments' max_failed_probes (default 0) */
   maxFailedProbes?: number;
+  /** LAB_BAKE_ENV's soak and bake window (defaults: soak 3 s, bake 30 s probed every 1000 ms, 0 failures allowed) */
+  bake?: { soakSeconds?: number; seconds?: number; intervalMs?: number; maxFailedProbes?: number };
 }
 
 export interface LabStack {
@@ -60,6 +64,8 @@ export interface DeployJson {
   probes: { total: number; failed: number; first_failure_at: string | null; version_confirmed_at: string | null };
   rollback_sha: string | null;
   rollback_probes: { total: number; failed: number; first_failure_at: string | null; version_confirmed_at: string | null };
+  /** the bake window's probes; null for a deploy that did not bake */
+  bake?: { total: number; failed: number; first_failure_at: string | null; started_at: string | null; ends_at: string | null } | null;
   events?: { at: string; kind: string; from: string | null; to: string; reason: string | null; data?: { mark?: string } }[];
 }
 
@@ -119,7 +125,17 @@ export async function startLabStack(o: LabStackOptions): Promise<LabStack> {
         port: ports.worker,
         apiToken,
         agentPrivateJwk: keys.privateJwk,
-        environments: { [LAB_ENV]: env(ports.agent), [LAB_STOP_FIRST_ENV]: env(ports.stopFirst) },
+        environments: {
+          [LAB_ENV]: env(ports.agent),
+          [LAB_STOP_FIRST_ENV]: env(ports.stopFirst),
+          [LAB_BAKE_ENV]: {
+            ...env(ports.agent),
+            soak_seconds: o.bake?.soakSeconds ?? 3,
+            bake_seconds: o.bake?.seconds ?? 30,
+            bake_interval_ms: o.bake?.intervalMs ?? 1000,
+            bake_max_failed_probes: o.bake?.maxFailedProbes ?? 0,
+          },
+        },
       }),
     });
     procs.push(worker);

@@ -7,9 +7,9 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { LAB_SHAS, LAB_STACK, LAB_STATE_DIR, appImage, deployDirect, docker, removeStack, served, waitFor } from "../../lab/lab";
+import { LAB_LATEBAD_AFTER_SECONDS, LAB_SHAS, LAB_STACK, LAB_STATE_DIR, appImage, deployDirect, docker, removeStack, served, waitFor } from "../../lab/lab";
 import { type LoadSummary, startLoad } from "../../lab/load";
-import { type DeployJson, LAB_ENV, LAB_STOP_FIRST_ENV, type LabStack, startLabStack } from "../../scripts/lib/lab-stack";
+import { type DeployJson, LAB_BAKE_ENV, LAB_ENV, LAB_STOP_FIRST_ENV, type LabStack, startLabStack } from "../../scripts/lib/lab-stack";
 import { OFFLINE_ENV, ROOT } from "../../scripts/lib/local-stack";
 import { existsSync } from "node:fs";
 import { chromium } from "playwright-core";
@@ -45,6 +45,17 @@ function watchSwarm(): { stop(): Promise<string[]> } {
   };
 }
 
+/** The proxy re-resolves the app's DNS name every second (lab PROXY_CONF: resolver valid=1s). */
+const DNS_TOLERANCE_MS = 1_000;
+
+/** ms from the start of the newest container of a lab release to `then` (null when Docker has no such container). */
+function containerStartedAt(sha: string, then: number): number | null {
+  const ids = docker("ps", "-aq", "--filter", `ancestor=${appImage(sha)}`).trim().split("\n").filter(Boolean);
+  if (!ids.length) return null;
+  const started = Date.parse(docker("inspect", "--format", "{{.State.StartedAt}}", ids[0]).trim());
+  return Number.isFinite(started) ? then - started : null;
+}
+
 const at = (iso: string | null | undefined) => (iso ? Date.parse(iso) : null);
 const markAt = (d: DeployJson, mark: string) => at(d.events?.find((e) => e.kind === "mark" && e.data?.mark === mark)?.at);
 
@@ -61,9 +72,11 @@ async function rollout(name: string, environment: string, sha: string) {
   await new Promise((r) => setTimeout(r, 500));
   const client = await load.stop();
   const swarmStates = await swarm.stop();
-  const firstFailure = at(full.probes.first_failure_at);
+  // a release that fails inside the bake has a clean soak: its first failure is the bake's
+  const firstFailure = at(full.probes.first_failure_at) ?? at(full.bake?.first_failure_at);
   const rollbackRequested = markAt(full, "rollback_requested");
   const rollbackAccepted = markAt(full, "rollback_accepted");
+  const rollbackConverged = markAt(full, "rollback_converged");
   results[name] = {
     environment,
     sha,
@@ -75,10 +88,22 @@ async function rollout(name: string, environment: string, sha: string) {
     rollback_probes: full.rollback_probes,
     first_failure_to_rollback_request_ms: firstFailure && rollbackRequested ? rollbackRequested - firstFailure : null,
     first_failure_to_rollback_accepted_ms: firstFailure && rollbackAccepted ? rollbackAccepted - firstFailure : null,
-    client: { requests: client.requests, failures: client.failures, statuses: client.statuses, errors: client.errors, versions: client.versions },
+    first_failure_to_rollback_converged_ms: firstFailure && rollbackConverged ? rollbackConverged - firstFailure : null,
+    bake: full.bake ?? null,
+    client: {
+      requests: client.requests,
+      failures: client.failures,
+      statuses: client.statuses,
+      errors: client.errors,
+      versions: client.versions,
+      // when the failures were sent, relative to the deploy request (ms), first and last
+      failures_sent_ms: client.failures ? [client.startedAt + client.firstFailureMs! - t0, client.startedAt + client.lastFailureMs! - t0] : null,
+    },
     swarm_update_states: swarmStates,
+    // every mark and status change, in ms after the deploy request
+    timeline_ms: (full.events ?? []).map((e) => `${(at(e.at) ?? 0) - t0} ${e.kind === "mark" ? e.data?.mark : e.to}`),
   };
-  return { deploy: full, client, swarmStates };
+  return { deploy: full, client, swarmStates, t0 };
 }
 
 async function unlock(environment: string) {
@@ -99,6 +124,10 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  // the proxy's own account of failed upstream requests (timeouts, refused), to explain any 502/504
+  const proxyLog = await run("docker", ["service", "logs", "--timestamps", "--raw", `${LAB_STACK}_proxy`], { timeout: 20_000, maxBuffer: 16 * 1024 * 1024 }).catch((e: Error) => ({ stdout: "", stderr: e.message }));
+  mkdirSync(LAB_STATE_DIR, { recursive: true });
+  writeFileSync(path.join(LAB_STATE_DIR, "e2e-proxy.log"), proxyLog.stdout + proxyLog.stderr);
   await stack?.stop();
   await removeStack(); // leave an empty Swarm to the next suite file
   mkdirSync(LAB_STATE_DIR, { recursive: true });
@@ -174,6 +203,70 @@ describe("rollouts through the coordinator against a real Swarm", () => {
     // nothing changed, so nothing is locked: the next deploy is accepted
     const status = (await (await fetch(`${stack.workerUrl}/v1/status`)).json()) as Record<string, unknown>;
     expect(JSON.stringify(status)).not.toMatch(/"locked":true/);
+  });
+
+  test("(f) a release that goes bad inside the bake (after a clean soak) is rolled back, and the client's failures stop once the rollback converged", { timeout: 300_000 }, async () => {
+    // A release verified on the bake environment first — the rollback target — whose bake stays clean.
+    const good = await rollout("f_bake_clean", LAB_BAKE_ENV, LAB_SHAS.good3);
+    expect(good.deploy.status).toBe("succeeded");
+    expect(good.deploy.reason).toMatch(/bake window passed/);
+    expect(good.deploy.bake?.failed).toBe(0);
+    expect(good.deploy.bake?.total).toBeGreaterThan(10);
+    expect(good.client.failures).toBe(0);
+    await expectServed(LAB_SHAS.good3);
+
+    const { deploy, client, swarmStates, t0 } = await rollout("f_bake_latebad", LAB_BAKE_ENV, LAB_SHAS.latebad);
+    const transitions = (deploy.events ?? []).filter((e) => e.kind === "transition").map((e) => e.to);
+    // the whole path: soak passed → baking → the bake trips → rollback → rolled back
+    expect(transitions).toEqual(expect.arrayContaining(["verifying", "baking", "rolling_back", "rolled_back"]));
+    expect(transitions.indexOf("baking")).toBeLessThan(transitions.indexOf("rolling_back"));
+    expect(swarmStates).toContain("completed"); // Swarm's own word: healthy the whole time
+    expect(deploy.status).toBe("rolled_back");
+    expect(deploy.reason).toMatch(/bake_max_failed_probes/);
+    expect(deploy.reason).toMatch(/500/);
+    // the soak was clean and the version was confirmed: the failures are the bake's
+    expect(deploy.probes.failed).toBe(0);
+    expect(deploy.probes.version_confirmed_at).not.toBeNull();
+    const bake = deploy.bake!;
+    expect(bake).not.toBeNull();
+    expect(bake.failed).toBeGreaterThanOrEqual(1);
+    const bakeStarted = at(bake.started_at)!;
+    const firstBakeFailure = at(bake.first_failure_at)!;
+    expect(firstBakeFailure).toBeGreaterThan(bakeStarted);
+    expect(firstBakeFailure).toBeLessThan(at(bake.ends_at)!);
+    // back on the verified release
+    expect(deploy.rollback_sha).toBe(LAB_SHAS.good3);
+    expect(deploy.rollback_probes.version_confirmed_at).not.toBeNull();
+    expect(appImageNow()).toBe(appImage(LAB_SHAS.good3));
+    await expectServed(LAB_SHAS.good3);
+
+    // agreement: the client saw the release serve, then the 500s — and none after the rollback converged
+    expect(client.versions[`200 ${LAB_SHAS.latebad}`]).toBeGreaterThan(0);
+    expect(client.statuses["500"]).toBeGreaterThan(0);
+    expect(client.failures).toBeGreaterThan(0);
+    const converged = markAt(deploy, "rollback_converged");
+    expect(converged).not.toBeNull();
+    const clientFirst500 = client.startedAt + client.failureLog.find((f) => f.what === "500")!.t;
+    const clientLastFailure = client.startedAt + client.lastFailureMs!;
+    // the client's 500s began inside the bake too (it polls every 20 ms, the bake every 1000 ms)
+    expect(clientFirst500).toBeGreaterThan(bakeStarted);
+    // none after the rollback converged; the proxy re-resolves the app every second (resolver
+    // valid=1s): that much tolerance, no more
+    expect(client.failureLog.length).toBe(client.failures); // the log holds every failure
+    const failedAfter = (t: number) => client.failureLog.filter((f) => client.startedAt + f.t > t).length;
+    expect(failedAfter(converged! + DNS_TOLERANCE_MS)).toBe(0);
+    expect(clientLastFailure).toBeLessThanOrEqual(converged! + DNS_TOLERANCE_MS);
+    Object.assign(results.f_bake_latebad as Record<string, unknown>, {
+      bad_after_seconds: LAB_LATEBAD_AFTER_SECONDS,
+      latebad_container_started_to_bake_started_ms: containerStartedAt(LAB_SHAS.latebad, bakeStarted),
+      request_to_bake_started_ms: bakeStarted - t0,
+      bake_started_to_first_failure_ms: firstBakeFailure - bakeStarted,
+      client_first_500_to_bake_first_failure_ms: firstBakeFailure - clientFirst500,
+      bake_first_failure_to_client_last_failure_ms: clientLastFailure - firstBakeFailure,
+      client_last_failure_to_rollback_converged_ms: converged! - clientLastFailure,
+      client_failures_after_rollback_converged: failedAfter(converged!),
+    });
+    await unlock(LAB_BAKE_ENV);
   });
 });
 
