@@ -1,7 +1,8 @@
 // End to end: the Worker (workerd via wrangler dev, real alarms, local D1) + the real agent + the
 // real Swarm lab with the proxy in front. The probe URL is the proxy on 127.0.0.1:18080. For every
 // release an independent client polls the same proxy every 20 ms, and each test checks that the
-// coordinator's verdict agrees with what that client saw.
+// coordinator's verdict agrees with what that client saw. Cases (a)–(e) are the release kinds of
+// the rollout; (f) is a release that goes bad inside the bake window (issue 13), after the soak.
 import { execFile } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
