@@ -12,7 +12,7 @@ import { roundUrls, toSample } from "./probe";
 import { soakEndsAt } from "./policy";
 import { type RegionSite, type SiteOutcome, readSite, roundsUntilSoakEnd, siteDeadline, siteSlice } from "./regions";
 import { runRounds } from "./rounds";
-import { probeSchedule } from "./schedule";
+import { BURST_AFTER_CONVERGENCE_MS, SLICE_MS, probeSchedule } from "./schedule";
 import type { DeployEvent } from "./state";
 import type { Track } from "./track";
 
@@ -39,6 +39,8 @@ export async function observe(track: Track, cfg: SliceConfig, invocation: Invoca
 
   // The agent: at most one status poll per slice (see agentPoll).
   let polled: Promise<void> = Promise.resolve();
+  /** the agent's status answer is still awaited */
+  let pollOut = false;
   const asked = agentPoll(track, invocation.operations);
   if (asked) {
     const answered = (result: AgentResult) => {
@@ -46,7 +48,10 @@ export async function observe(track: Track, cfg: SliceConfig, invocation: Invoca
       reassess();
     };
     if (asked.known) answered({ kind: "ok", status: 200, op: asked.known });
-    else if (invocation.takeAgentCall()) polled = getOperation(agent, asked.operationId, Date.now()).then(answered);
+    else if (invocation.takeAgentCall()) {
+      pollOut = true;
+      polled = getOperation(agent, asked.operationId, Date.now()).then(answered).finally(() => (pollOut = false));
+    }
   }
 
   // Probe sites (issue 14): each region's call is started before the slice's own rounds are
@@ -77,7 +82,14 @@ export async function observe(track: Track, cfg: SliceConfig, invocation: Invoca
     });
   });
   let skipped = 0;
+  // A slice waits for its slowest probe and the agent's answer before it persists; in the swap
+  // window the burst goes on meanwhile (budget permitting), instead of leaving that wait unprobed:
+  // the holes at slice boundaries were where bench:detect's missed short outages were.
+  const burstUrls = plan.rounds.find((r) => r.burst)?.urls ?? [];
+  const swapEnd = track.convergedAt === null ? Infinity : track.convergedAt + BURST_AFTER_CONVERGENCE_MS;
+  const overtime = burstUrls.length ? { urls: burstUrls, intervalMs: cfg.burst_interval_ms, until: Math.min(start + SLICE_MS + cfg.probe_timeout_ms, swapEnd), holdOpen: () => pollOut } : null;
   await runRounds({
+    overtime,
     rounds: plan.rounds,
     probe: { timeoutMs: cfg.probe_timeout_ms, version: cfg.version },
     signal: stop.signal,

@@ -17,16 +17,24 @@ export interface RoundsRun {
   admit(round: Round): boolean;
   /** every probe that finished */
   onResult(result: NonNullable<ProbeResult>): void;
+  /**
+   * Burst past the plan: while probes of this slice are still out after its last round (a slow
+   * answer holds the slice open) and `holdOpen` says so too, more burst rounds of `urls` every
+   * `intervalMs` until `until` — so a straggler does not leave a hole in the swap window.
+   */
+  overtime?: { urls: string[]; intervalMs: number; until: number; holdOpen?: () => boolean } | null;
 }
 
 export async function runRounds(run: RoundsRun): Promise<void> {
   const pending: Promise<void>[] = [];
   let inFlight = 0;
-  for (const round of run.rounds) {
+  let stopped = false;
+  /** sends a round unless the slice stopped or it cannot go; false once the slice stopped */
+  const go = async (round: Round): Promise<boolean> => {
     await sleep(round.at - Date.now(), run.signal);
-    if (run.signal.aborted || run.stop()) break;
-    if (round.burst && inFlight + round.urls.length > MAX_PROBES_IN_FLIGHT) continue;
-    if (!run.admit(round)) continue;
+    if (run.signal.aborted || run.stop()) return !(stopped = true);
+    if (round.burst && inFlight + round.urls.length > MAX_PROBES_IN_FLIGHT) return true;
+    if (!run.admit(round)) return true;
     for (const url of round.urls) {
       inFlight++;
       pending.push(
@@ -35,6 +43,18 @@ export async function runRounds(run: RoundsRun): Promise<void> {
           if (result) run.onResult(result); // null: aborted, it never finished
         }),
       );
+    }
+    return true;
+  };
+  for (const round of run.rounds) if (!(await go(round))) break;
+  const over = run.overtime;
+  if (over && over.urls.length && !stopped) {
+    const last = run.rounds.at(-1)?.at ?? Date.now();
+    for (let at = last + over.intervalMs; at < over.until; at += over.intervalMs) {
+      // the round is due at `at`; whether the slice is still held open is asked then
+      await sleep(at - Date.now(), run.signal);
+      if (inFlight === 0 && !over.holdOpen?.()) break;
+      if (!(await go({ at, urls: over.urls, burst: true }))) break;
     }
   }
   await Promise.all(pending);
