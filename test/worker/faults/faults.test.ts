@@ -14,6 +14,25 @@ async function active(environment: string): Promise<number> {
 }
 
 /** The common ending: terminal, released, the reason recorded on the row and on its last transition. */
+/**
+ * Drives the rollout while every D1 batch that carries its transition to `toStatus` fails until
+ * `until` — a real failure inside D1, not a mock: a trigger aborts the batch, which rolls back whole.
+ */
+async function driveWithFailingTransition(name: string, id: string, toStatus: string, until: number) {
+  const trigger = `fault_${name.replace(/\W/g, "_")}`;
+  await env.DB.prepare(
+    `CREATE TRIGGER ${trigger} BEFORE INSERT ON deploy_events
+     WHEN NEW.deploy_id = '${id}' AND NEW.to_status = '${toStatus}' AND NEW.kind = 'transition'
+       AND (julianday('now') - 2440587.5) * 86400000.0 < ${until}
+     BEGIN SELECT RAISE(ABORT, 'injected D1 failure'); END`,
+  ).run();
+  try {
+    await drive(name, id);
+  } finally {
+    await env.DB.prepare(`DROP TRIGGER IF EXISTS ${trigger}`).run();
+  }
+}
+
 async function expectSettled(name: string, id: string, status: string, reason: RegExp) {
   const d = await deploy(id);
   expect(d.status).toBe(status);
@@ -127,17 +146,7 @@ describe("D1", () => {
     // 'succeeded' transition until `until` — the whole batch (status, event, verified SHA) rolls back.
     const until = Date.now() + 2_500;
     const id = await submit(name, sha);
-    await env.DB.prepare(
-      `CREATE TRIGGER fault_d1_verdict BEFORE INSERT ON deploy_events
-       WHEN NEW.deploy_id = '${id}' AND NEW.to_status = 'succeeded' AND NEW.kind = 'transition'
-         AND (julianday('now') - 2440587.5) * 86400000.0 < ${until}
-       BEGIN SELECT RAISE(ABORT, 'injected D1 failure'); END`,
-    ).run();
-    try {
-      await drive(name, id);
-    } finally {
-      await env.DB.prepare("DROP TRIGGER IF EXISTS fault_d1_verdict").run();
-    }
+    await driveWithFailingTransition(name, id, "succeeded", until);
     const d = await expectSettled(name, id, "succeeded", /^verified$/);
     // the first attempt (soak over ~1.3 s after the start) failed: the verdict could only land after `until`
     expect(d.finished_at!).toBeGreaterThanOrEqual(until);
@@ -155,17 +164,7 @@ describe("D1", () => {
     const until = Date.now() + 3_000;
     const id = await submit(name, sha);
     // the batch carrying the rule's transition (verifying → rolling_back) fails until `until`
-    await env.DB.prepare(
-      `CREATE TRIGGER fault_d1_trip BEFORE INSERT ON deploy_events
-       WHEN NEW.deploy_id = '${id}' AND NEW.to_status = 'rolling_back' AND NEW.kind = 'transition'
-         AND (julianday('now') - 2440587.5) * 86400000.0 < ${until}
-       BEGIN SELECT RAISE(ABORT, 'injected D1 failure'); END`,
-    ).run();
-    try {
-      await drive(name, id);
-    } finally {
-      await env.DB.prepare("DROP TRIGGER IF EXISTS fault_d1_trip").run();
-    }
+    await driveWithFailingTransition(name, id, "rolling_back", until);
     const d = await expectSettled(name, id, "rolled_back", /^rolled back: 1 failed probe > max_failed_probes 0; first: 502 from /);
     expect(d.probes_failed).toBeGreaterThanOrEqual(1);
     expect(d.rollback_sha).toBe(old);
