@@ -12,10 +12,8 @@
 //   npx tsx bench/bake.ts                 # N=5 per outage length (1000, 3000, 10000 ms)
 //   flags: --n 5 --lengths 1000,3000,10000 --bake 20 --bake-interval 1000 --soak 2 --converge-ms 1000
 //          --seed 1 --port 8897 --agent-port 8898 --probe-port 8960
-import { agentKeyPair } from "../scripts/lib/local-stack";
-import { startFakeAgent } from "./lib/fake-agent";
-import { type ServedOutage, startProbeTarget } from "./lib/probe-target";
-import { api, benchEnvironment, startBenchWorker } from "./lib/worker";
+import type { ServedOutage } from "./lib/probe-target";
+import { api, benchEnvironment, startBenchFakes, startBenchWorker } from "./lib/worker";
 import { flags, intFlag, machine, mean, ms, pct, percentile, randomSha, rng, table, withCleanup, writeOut } from "./lib/util";
 
 const UPTIME_PERIOD_MS = 60_000;
@@ -69,14 +67,12 @@ async function main() {
   const t0 = Date.now();
   const rand = rng(SEED);
   const env = (l: number) => `bake-${l}`;
-  const keys = await agentKeyPair();
-  const agent = await startFakeAgent({ port: AGENT_PORT, publicJwk: keys.publicJwk });
-  const targets = await Promise.all(LENGTHS.map((_, i) => startProbeTarget(PROBE_PORT + i)));
+  const fakes = await startBenchFakes({ agentPort: AGENT_PORT, probePort: PROBE_PORT, targets: LENGTHS.length });
+  const { keys, agent, targets } = fakes;
   let worker: Awaited<ReturnType<typeof startBenchWorker>> | undefined;
   const cleanup = async () => {
     await worker?.stop();
-    await agent.close();
-    await Promise.all(targets.map((t) => t.close()));
+    await fakes.close();
   };
   return withCleanup(cleanup, async () => {
     const environments: Record<string, unknown> = {};

@@ -17,15 +17,12 @@
 //   flags: --lengths 25,50,100,250,500 --modes 5xx,refused --burst 50 --interval 250 --soak 3
 //          --converge-ms 1500 --seed 7 --parallel 6 --port 8887 --agent-port 8890 --probe-port 8900 --publish
 // The earlier whole-rollout-window benchmark (vs the old way and an uptime check): npm run bench:detect:rollout
-import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { EnvironmentConfigSchema } from "../src/worker/config";
-import { OFFLINE_ENV, ROOT, agentKeyPair } from "../scripts/lib/local-stack";
-import { startFakeAgent } from "./lib/fake-agent";
-import { type OutageMode, type ServedOutage, startProbeTarget } from "./lib/probe-target";
+import type { OutageMode, ServedOutage } from "./lib/probe-target";
 import { lineChart } from "./lib/svg";
-import { api, benchEnvironment, startBenchWorker } from "./lib/worker";
+import { api, benchEnvironment, queryBenchD1, startBenchFakes, startBenchWorker } from "./lib/worker";
 import { DOCS_DIR, flags, intFlag, machine, mean, ms, pct, percentile, randomSha, rng, sleep, table, withCleanup, writeOut } from "./lib/util";
 
 /** the swap window runs on this long after the agent reports convergence (DESIGN: Probe density) */
@@ -90,15 +87,13 @@ async function main() {
     if (CLEAN) series.push({ key: `clean/${burst}`, env: `swap-clean-${burst}`, burst, mode: null, length: null, n: CLEAN });
     for (const mode of MODES) for (const length of LENGTHS) series.push({ key: `${mode}/${length}/${burst}`, env: `swap-${mode}-${length}-${burst}`, burst, mode, length, n: N });
   }
-  const keys = await agentKeyPair();
-  const agent = await startFakeAgent({ port: AGENT_PORT, publicJwk: keys.publicJwk });
-  const targets = await Promise.all(series.map((_, i) => startProbeTarget(PROBE_PORT + i)));
+  const fakes = await startBenchFakes({ agentPort: AGENT_PORT, probePort: PROBE_PORT, targets: series.length });
+  const { keys, agent, targets } = fakes;
   let worker: Awaited<ReturnType<typeof startBenchWorker>> | undefined;
   return withCleanup(
     async () => {
       await worker?.stop();
-      await agent.close();
-      await Promise.all(targets.map((t) => t.close()));
+      await fakes.close();
     },
     async () => {
       const environments: Record<string, unknown> = {};
@@ -283,25 +278,18 @@ function swapGaps(): Record<string, { n: number; p50: number | null; p90: number
   const sql = `SELECT d.environment AS env, s.at AS at, d.agent_accepted_at AS acc, d.converged_at AS conv,
     s.at - LAG(s.at) OVER (PARTITION BY s.deploy_id ORDER BY s.at) AS gap
     FROM probe_samples s JOIN deploys d ON d.id = s.deploy_id WHERE s.phase != 'rolling_back'`;
-  const r = spawnSync(path.join(ROOT, "node_modules/.bin/wrangler"), ["d1", "execute", "DB", "--local", "--persist-to", path.join(ROOT, "bench/out/state-detect-swap"), "--json", "--command", sql], {
-    cwd: ROOT,
-    env: { ...process.env, ...OFFLINE_ENV, CI: "true" },
-    encoding: "utf8",
-    maxBuffer: 256 * 1024 * 1024,
-  });
-  try {
-    const rows = (JSON.parse(r.stdout) as { results: { env: string; at: number; acc: number | null; conv: number | null; gap: number | null }[] }[])[0].results;
-    const by: Record<string, number[]> = {};
-    for (const x of rows) {
-      if (x.gap === null || x.acc === null || x.at < x.acc) continue;
-      if (x.conv !== null && x.at > x.conv + AFTER_CONVERGENCE_MS) continue;
-      (by[x.env.endsWith("-on") ? "on" : "off"] ??= []).push(x.gap);
-    }
-    return Object.fromEntries(Object.entries(by).map(([k, g]) => [k, { n: g.length, p50: percentile(g, 50), p90: percentile(g, 90), max: Math.max(...g) }]));
-  } catch {
-    process.stderr.write(`could not read probe samples: ${r.stderr.slice(0, 500)}\n`);
+  const r = queryBenchD1<{ env: string; at: number; acc: number | null; conv: number | null; gap: number | null }>("detect-swap", sql);
+  if ("error" in r) {
+    process.stderr.write(`could not read probe samples: ${r.error}\n`);
     return null;
   }
+  const by: Record<string, number[]> = {};
+  for (const x of r.rows) {
+    if (x.gap === null || x.acc === null || x.at < x.acc) continue;
+    if (x.conv !== null && x.at > x.conv + AFTER_CONVERGENCE_MS) continue;
+    (by[x.env.endsWith("-on") ? "on" : "off"] ??= []).push(x.gap);
+  }
+  return Object.fromEntries(Object.entries(by).map(([k, g]) => [k, { n: g.length, p50: percentile(g, 50), p90: percentile(g, 90), max: Math.max(...g) }]));
 }
 
 main().catch((e) => {

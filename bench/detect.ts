@@ -19,14 +19,11 @@
 //   npm run bench:detect:rollout -- --n 5   # quick run
 //   flags: --lengths 100,250,500,1000,2000 --mode 5xx|refused --interval 250 --soak 3
 //          --converge-ms 1500 --seed 1 --port 8887 --agent-port 8890 --probe-port 8900
-import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import path from "node:path";
-import { OFFLINE_ENV, ROOT, agentKeyPair } from "../scripts/lib/local-stack";
-import { startFakeAgent } from "./lib/fake-agent";
-import { type OutageMode, type ServedOutage, startProbeTarget } from "./lib/probe-target";
+import type { OutageMode, ServedOutage } from "./lib/probe-target";
 import { lineChart } from "./lib/svg";
-import { api, benchEnvironment, startBenchWorker } from "./lib/worker";
+import { api, benchEnvironment, queryBenchD1, startBenchFakes, startBenchWorker } from "./lib/worker";
 import { DOCS_DIR, flags, intFlag, machine, mean, ms, pct, percentile, randomSha, rng, table, withCleanup, writeOut } from "./lib/util";
 
 const UPTIME_PERIOD_MS = 30_000;
@@ -102,15 +99,13 @@ async function main() {
   const rand = rng(SEED);
   const classes: { name: ClassName; length: number | null }[] = [{ name: "clean", length: null }, ...LENGTHS.map((l) => ({ name: `${l}ms` as ClassName, length: l }))];
   const env = (c: ClassName) => `bench-${c}`;
-  const keys = await agentKeyPair();
-  const agent = await startFakeAgent({ port: AGENT_PORT, publicJwk: keys.publicJwk });
-  const targets = await Promise.all(classes.map((_, i) => startProbeTarget(PROBE_PORT + i)));
+  const fakes = await startBenchFakes({ agentPort: AGENT_PORT, probePort: PROBE_PORT, targets: classes.length });
+  const { keys, agent, targets } = fakes;
   let worker: Awaited<ReturnType<typeof startBenchWorker>> | undefined;
 
   const cleanup = async () => {
     await worker?.stop();
-    await agent.close();
-    await Promise.all(targets.map((t) => t.close()));
+    await fakes.close();
   };
 
   return withCleanup(cleanup, async () => {
@@ -282,20 +277,13 @@ async function main() {
 /** The spacing of the probe samples the Worker stored (forward rollouts only), read from the local D1. */
 function sampleGaps(): { n: number; p50: number | null; p90: number | null; p99: number | null; max: number | null } | null {
   const sql = "SELECT at - LAG(at) OVER (PARTITION BY deploy_id ORDER BY at) AS gap FROM probe_samples WHERE phase != 'rolling_back'";
-  const r = spawnSync(path.join(ROOT, "node_modules/.bin/wrangler"), ["d1", "execute", "DB", "--local", "--persist-to", path.join(ROOT, "bench/out/state-detect"), "--json", "--command", sql], {
-    cwd: ROOT,
-    env: { ...process.env, ...OFFLINE_ENV, CI: "true" },
-    encoding: "utf8",
-    maxBuffer: 64 * 1024 * 1024,
-  });
-  try {
-    const rows = (JSON.parse(r.stdout) as { results: { gap: number | null }[] }[])[0].results;
-    const gaps = rows.flatMap((x) => (x.gap === null ? [] : [x.gap]));
-    return { n: gaps.length, p50: percentile(gaps, 50), p90: percentile(gaps, 90), p99: percentile(gaps, 99), max: gaps.length ? Math.max(...gaps) : null };
-  } catch {
-    process.stderr.write(`could not read probe samples: ${r.stderr.slice(0, 500)}\n`);
+  const r = queryBenchD1<{ gap: number | null }>("detect", sql);
+  if ("error" in r) {
+    process.stderr.write(`could not read probe samples: ${r.error}\n`);
     return null;
   }
+  const gaps = r.rows.flatMap((x) => (x.gap === null ? [] : [x.gap]));
+  return { n: gaps.length, p50: percentile(gaps, 50), p90: percentile(gaps, 90), p99: percentile(gaps, 99), max: gaps.length ? Math.max(...gaps) : null };
 }
 
 main().catch((e) => {

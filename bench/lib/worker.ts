@@ -1,8 +1,11 @@
 // The Worker under `wrangler dev` for a benchmark: a fresh local D1 (migrated) in bench/out/state-<name>,
 // the variables a valid configuration needs, and the environments the benchmark passes in.
+import { spawnSync } from "node:child_process";
 import { rmSync } from "node:fs";
 import path from "node:path";
-import { type Proc, startWorker } from "../../scripts/lib/local-stack";
+import { OFFLINE_ENV, ROOT, type Proc, agentKeyPair, startWorker } from "../../scripts/lib/local-stack";
+import { type FakeAgent, startFakeAgent } from "./fake-agent";
+import { type ProbeTarget, startProbeTarget } from "./probe-target";
 import { OUT_DIR } from "./util";
 
 export const BENCH_API_TOKEN = "bench-api-token-0123456789";
@@ -64,6 +67,45 @@ export async function startBenchWorker(o: BenchWorkerOptions): Promise<Proc & { 
     },
   });
   return { ...proc, logFile };
+}
+
+/**
+ * What the Worker of a detection benchmark talks to: an agent key pair, the fake agent, and one
+ * scripted probe target per series on consecutive ports; `close()` stops them all.
+ */
+export async function startBenchFakes(o: { agentPort: number; probePort: number; targets: number }): Promise<{
+  keys: Awaited<ReturnType<typeof agentKeyPair>>;
+  agent: FakeAgent;
+  targets: ProbeTarget[];
+  close(): Promise<void>;
+}> {
+  const keys = await agentKeyPair();
+  const agent = await startFakeAgent({ port: o.agentPort, publicJwk: keys.publicJwk });
+  const targets = await Promise.all(Array.from({ length: o.targets }, (_, i) => startProbeTarget(o.probePort + i)));
+  return {
+    keys,
+    agent,
+    targets,
+    async close() {
+      await agent.close();
+      await Promise.all(targets.map((t) => t.close()));
+    },
+  };
+}
+
+/** Rows of one SQL query against a benchmark Worker's local D1 (bench/out/state-<name>), or the error text. */
+export function queryBenchD1<T>(name: string, sql: string): { rows: T[] } | { error: string } {
+  const r = spawnSync(path.join(ROOT, "node_modules/.bin/wrangler"), ["d1", "execute", "DB", "--local", "--persist-to", path.join(OUT_DIR, `state-${name}`), "--json", "--command", sql], {
+    cwd: ROOT,
+    env: { ...process.env, ...OFFLINE_ENV, CI: "true" },
+    encoding: "utf8",
+    maxBuffer: 256 * 1024 * 1024,
+  });
+  try {
+    return { rows: (JSON.parse(r.stdout) as { results: T[] }[])[0].results };
+  } catch {
+    return { error: r.stderr.slice(0, 500) };
+  }
 }
 
 /** fetch with the API token. */
