@@ -12,7 +12,7 @@ import { roundUrls, toSample } from "./probe";
 import { soakEndsAt } from "./policy";
 import { type RegionSite, type SiteOutcome, readSite, roundsUntilSoakEnd, siteDeadline, siteSlice } from "./regions";
 import { runRounds } from "./rounds";
-import { BURST_AFTER_CONVERGENCE_MS, SLICE_MS, probeSchedule } from "./schedule";
+import { SLICE_MS, probeSchedule, swapWindowEnd } from "./schedule";
 import type { DeployEvent } from "./state";
 import type { Track } from "./track";
 
@@ -86,8 +86,8 @@ export async function observe(track: Track, cfg: SliceConfig, invocation: Invoca
   // window the burst goes on meanwhile (budget permitting), instead of leaving that wait unprobed:
   // the holes at slice boundaries were where bench:detect's missed short outages were.
   const burstUrls = plan.rounds.find((r) => r.burst)?.urls ?? [];
-  const swapEnd = track.convergedAt === null ? Infinity : track.convergedAt + BURST_AFTER_CONVERGENCE_MS;
-  const overtime = burstUrls.length ? { urls: burstUrls, intervalMs: cfg.burst_interval_ms, until: Math.min(start + SLICE_MS + cfg.probe_timeout_ms, swapEnd), holdOpen: () => pollOut } : null;
+  const until = Math.min(start + SLICE_MS + cfg.probe_timeout_ms, swapWindowEnd(track.convergedAt));
+  const overtime = burstUrls.length ? { urls: burstUrls, intervalMs: cfg.burst_interval_ms, until, holdOpen: () => pollOut } : null;
   await runRounds({
     overtime,
     rounds: plan.rounds,

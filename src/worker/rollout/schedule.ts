@@ -90,9 +90,14 @@ export interface SliceInput {
   budget: number;
 }
 
+/** When the swap window ends: BURST_AFTER_CONVERGENCE_MS after the reported convergence (not yet known: open-ended). */
+export function swapWindowEnd(convergedAt: number | null): number {
+  return convergedAt === null ? Infinity : convergedAt + BURST_AFTER_CONVERGENCE_MS;
+}
+
 /** Is `t` inside the swap window (acceptance → convergence + BURST_AFTER_CONVERGENCE_MS)? */
 export function inSwapWindow(t: number, acceptedAt: number | null, convergedAt: number | null): boolean {
-  return acceptedAt !== null && t >= acceptedAt && (convergedAt === null || t < convergedAt + BURST_AFTER_CONVERGENCE_MS);
+  return acceptedAt !== null && t >= acceptedAt && t < swapWindowEnd(convergedAt);
 }
 
 export function planSlice(o: SliceInput): SlicePlan {
